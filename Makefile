@@ -1,0 +1,34 @@
+# Set-up and checks. Every target installs what it needs on a fresh Debian machine (as root).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+APT_PACKAGES := openssh-server openssh-client python3-venv
+.PHONY: deps venv test unit lint demo clean
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+venv: deps $(VENV)/.installed
+
+lint: venv
+	$(VENV)/bin/ruff check opsrunner plugins tests benchmarks
+	$(VENV)/bin/mypy
+
+unit: venv
+	$(VENV)/bin/pytest -m "not lab" -q
+
+test: venv lint
+	$(VENV)/bin/pytest -q
+
+demo: venv
+	$(PY) examples/demo.py
+
+clean:
+	rm -rf $(VENV) .opsrunner

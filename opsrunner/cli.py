@@ -1,0 +1,168 @@
+"""The ``opsrunner`` command line.
+
+Exit codes: 0 every host ok; 1 usage or input error (nothing was changed); 2 some host
+failed (a step or a check); 130 interrupted (always-steps ran). Heavy libraries (paramiko,
+ovirtsdk4, jinja2, the plugins) load only inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_CODES = ("Exit codes: 0 all hosts ok, 1 usage or input error, 2 some host failed, "
+              "130 interrupted.")
+INVENTORY_ENV = "OPSRUNNER_INVENTORY"
+
+
+def inventory_option(f: F) -> F:
+    return click.option("-i", "--inventory", "inventory", envvar=INVENTORY_ENV,
+                        help="Inventory folder (hosts.yaml, groups.yaml, defaults.yaml) or "
+                             f"Ansible YAML inventory file. Default: ${INVENTORY_ENV}.")(f)
+
+
+def common_options(f: F) -> F:
+    for option in reversed([
+        click.option("--limit", "-l", help="Restrict hosts: names, groups, globs, "
+                     "'a & b', 'a | b', '!a', parentheses."),
+        click.option("-e", "--extra-var", "extra", multiple=True, metavar="KEY=VALUE|@FILE",
+                     help="Extra variable (wins over all others); repeatable."),
+        click.option("--plugin-dir", "plugin_dirs", multiple=True,
+                     type=click.Path(file_okay=False), help="Load plugins from this folder."),
+    ]):
+        f = option(f)
+    return f
+
+
+@click.group(epilog=EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="opsrunner")
+def main() -> None:
+    """Run operations workflows on an Oracle Linux Virtualization Manager (oVirt 4.5) estate."""
+
+
+@main.command(epilog=EXIT_CODES)
+@click.argument("workflow", type=click.Path(dir_okay=False))
+@inventory_option
+@common_options
+@click.option("--check", is_flag=True, help="Report what would change; change nothing.")
+@click.option("--forks", type=click.IntRange(1, 500), default=20, show_default=True,
+              help="Hosts worked on at the same time.")
+@click.option("--output", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: one JSON document on stdout.")
+@click.option("--junit", "junit_file", type=click.Path(dir_okay=False),
+              help="Also write a JUnit XML report here.")
+@click.option("--yes", is_flag=True, help="Confirm destructive steps (restore, cleanup).")
+@click.option("--accept-new-host-keys", is_flag=True,
+              help="Trust and record unknown host keys (like OpenSSH accept-new); "
+                   "a changed key is always refused.")
+@click.option("--journal-dir", type=click.Path(file_okay=False),
+              default=str(Path(".opsrunner") / "runs"), show_default=True)
+@click.option("--no-verify", is_flag=True, help="Skip the workflow's verify checks.")
+@click.option("-v", "--verbose", is_flag=True, help="Show every step, not only changes.")
+def run(workflow: str, inventory: str | None, limit: str | None, extra: tuple[str, ...],
+        plugin_dirs: tuple[str, ...], check: bool, forks: int, output: str,
+        junit_file: str | None, yes: bool, accept_new_host_keys: bool, journal_dir: str,
+        no_verify: bool, verbose: bool) -> None:
+    """Run WORKFLOW on the inventory's hosts, then its verify checks."""
+    from opsrunner.app import RunRequest, run_workflow
+
+    request = RunRequest(Path(workflow), _need_inventory(inventory), limit, extra,
+                         plugin_dirs, check=check, forks=forks, output=output,
+                         junit=junit_file, confirmed=yes, accept_new=accept_new_host_keys,
+                         journal_dir=Path(journal_dir), verify=not no_verify,
+                         verbose=verbose)
+    sys.exit(_guard(lambda: run_workflow(request)))
+
+
+@main.command(epilog=EXIT_CODES)
+@click.argument("workflow", type=click.Path(dir_okay=False))
+@inventory_option
+@common_options
+@click.option("--output", type=click.Choice(["text", "json"]), default="text")
+@click.option("--junit", "junit_file", type=click.Path(dir_okay=False))
+@click.option("--accept-new-host-keys", is_flag=True)
+def verify(workflow: str, inventory: str | None, limit: str | None, extra: tuple[str, ...],
+           plugin_dirs: tuple[str, ...], output: str, junit_file: str | None,
+           accept_new_host_keys: bool) -> None:
+    """Run only WORKFLOW's verify checks: prove the estate is as the workflow leaves it."""
+    from opsrunner.app import RunRequest, verify_workflow
+
+    request = RunRequest(Path(workflow), _need_inventory(inventory), limit, extra,
+                         plugin_dirs, output=output, junit=junit_file,
+                         accept_new=accept_new_host_keys)
+    sys.exit(_guard(lambda: verify_workflow(request)))
+
+
+@main.command(epilog=EXIT_CODES)
+@click.argument("workflow", type=click.Path(dir_okay=False))
+@click.option("-i", "--inventory", "inventory", envvar=INVENTORY_ENV,
+              help="Also check host selection and undefined variables against it.")
+@common_options
+def validate(workflow: str, inventory: str | None, limit: str | None, extra: tuple[str, ...],
+             plugin_dirs: tuple[str, ...]) -> None:
+    """Parse WORKFLOW and check it (keys, tasks, parameters, templates); connect to nothing."""
+    from opsrunner.app import validate_workflow
+
+    sys.exit(_guard(lambda: validate_workflow(Path(workflow), inventory, limit, extra,
+                                              plugin_dirs)))
+
+
+@main.command()
+@click.option("--plugin-dir", "plugin_dirs", multiple=True, type=click.Path(file_okay=False))
+@click.option("--output", type=click.Choice(["text", "json"]), default="text")
+def plugins(plugin_dirs: tuple[str, ...], output: str) -> None:
+    """List every task with its parameters and documentation."""
+    from opsrunner.app import list_plugins
+
+    sys.exit(_guard(lambda: list_plugins(plugin_dirs, output)))
+
+
+@main.command("inventory")
+@inventory_option
+@click.option("--limit", "-l")
+@click.option("--plugin-dir", "plugin_dirs", multiple=True, type=click.Path(file_okay=False))
+@click.option("--output", type=click.Choice(["yaml", "json"]), default="yaml")
+def inventory_cmd(inventory: str | None, limit: str | None, plugin_dirs: tuple[str, ...],
+                  output: str) -> None:
+    """Show the resolved hosts and their variables (secrets redacted)."""
+    from opsrunner.app import show_inventory
+
+    sys.exit(_guard(lambda: show_inventory(_need_inventory(inventory), limit, plugin_dirs,
+                                           output)))
+
+
+def _need_inventory(inventory: str | None) -> str:
+    if inventory:
+        return inventory
+    raise click.UsageError(f"no inventory: give -i PATH or set ${INVENTORY_ENV}")
+
+
+def _guard(action: Callable[[], int]) -> int:
+    """Run a command body; print OpsrunnerErrors as one line (no traceback)."""
+    from opsrunner.errors import OpsrunnerError, UsageError
+    from opsrunner.report import EXIT_INTERRUPTED, EXIT_USAGE
+
+    try:
+        return action()
+    except UsageError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return EXIT_USAGE
+    except OpsrunnerError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        os._exit(EXIT_USAGE)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""The one exception hierarchy of opsrunner.
+
+Everything opsrunner raises on purpose derives from :class:`OpsrunnerError`.
+:class:`UsageError` and its subclasses are the user's mistakes (bad input, bad
+options): the CLI prints them as one line, without a traceback, and exits 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in a source file; ``line`` and ``column`` count from 1."""
+
+    file: str
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        if self.line <= 0:
+            return self.file
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+class OpsrunnerError(Exception):
+    """Root of every error opsrunner raises on purpose."""
+
+
+class UsageError(OpsrunnerError):
+    """Bad input from the user; printed as one line, exit code 1.
+
+    :param message: what is wrong and what is allowed.
+    :param location: where in which file, when the input came from a file.
+    """
+
+    def __init__(self, message: str, location: Location | None = None) -> None:
+        self.message = message
+        self.location = location
+        super().__init__(f"{location}: {message}" if location else message)
+
+
+class InventoryError(UsageError):
+    """The inventory cannot be read or resolved."""
+
+
+class WorkflowError(UsageError):
+    """The workflow file is invalid (syntax, schema, template, parameters)."""
+
+
+class PluginError(OpsrunnerError):
+    """A plugin could not be loaded or registered; names the plugin."""
+
+
+class TemplateError(UsageError):
+    """A Jinja2 expression failed to render (undefined name, sandbox violation, syntax)."""
+
+
+class HostConnectionError(OpsrunnerError):
+    """A host could not be reached or authenticated; fails that host only."""
+
+
+class HostKeyError(HostConnectionError):
+    """The host key is unknown (and new keys are not accepted) or has changed."""
+
+
+class TaskFailed(OpsrunnerError):
+    """Raised by a task to fail its host with a message (instead of returning a failed Result)."""
+
+
+class StepTimeout(OpsrunnerError):
+    """A step ran past its ``timeout``."""

@@ -1,0 +1,109 @@
+"""Checks shared by the inventory readers: value types, paths, secret references in vars.
+
+Every function raises :class:`InventoryError` naming ``where`` (e.g. ``host 'web1', field
+'port'``) and the location in the file.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Collection
+from pathlib import Path
+from typing import Any, NoReturn
+
+from opsrunner.errors import InventoryError, Location
+from opsrunner.secrets import is_secret_ref, read_secret
+from opsrunner.yamlpos import YamlList, YamlMap
+
+
+def fail(where: str, problem: str, location: Location) -> NoReturn:
+    """Raise the InventoryError ``<location>: <where>: <problem>``."""
+    raise InventoryError(f"{where}: {problem}", location)
+
+
+def unknown_key(where: str, kind: str, name: object, allowed: Collection[str],
+                location: Location) -> NoReturn:
+    """Raise "unknown <kind> 'x'; did you mean 'y'? (allowed: ...)"."""
+    close = difflib.get_close_matches(str(name), sorted(allowed), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    fail(where, f"unknown {kind} {name!r}{hint} (allowed: {', '.join(sorted(allowed))})", location)
+
+
+def mapping(value: Any, where: str, location: Location, what: str = "a mapping") -> YamlMap:
+    """``value`` as a YamlMap; ``None`` (an empty entry) is an empty one."""
+    if value is None:
+        return YamlMap(location)
+    if not isinstance(value, YamlMap):
+        fail(where, f"must be {what}, got {_kind(value)}", location)
+    return value
+
+
+def text(value: Any, where: str, location: Location) -> str:
+    """A non-empty string."""
+    if not isinstance(value, str) or not value:
+        fail(where, f"must be a non-empty string, got {_kind(value)}", location)
+    return value
+
+
+def port(value: Any, where: str, location: Location) -> int:
+    """A TCP port number (an integer 1-65535)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
+        fail(where, f"must be a port number (an integer 1-65535), got {value!r}", location)
+    return value
+
+
+def boolean(value: Any, where: str, location: Location) -> bool:
+    """``true`` or ``false``."""
+    if not isinstance(value, bool):
+        fail(where, f"must be true or false, got {value!r}", location)
+    return value
+
+
+def names(value: Any, where: str, location: Location) -> list[tuple[str, Location]]:
+    """A list of names, each with its location."""
+    if not isinstance(value, YamlList):
+        fail(where, f"must be a list of group names, got {_kind(value)}", location)
+    result: list[tuple[str, Location]] = []
+    for index, item in enumerate(value):
+        result.append((text(item, where, value.item_at(index)), value.item_at(index)))
+    return result
+
+
+def path(value: Any, base_dir: Path, where: str, location: Location) -> str:
+    """A file path; ``~`` is expanded and a relative path is taken relative to ``base_dir``."""
+    expanded = Path(text(value, where, location)).expanduser()
+    return str(expanded if expanded.is_absolute() else base_dir / expanded)
+
+
+def secret(ref: Any, base_dir: Path, where: str, location: Location, secrets: set[str]) -> str:
+    """The secret a ``{secret_env: NAME}`` / ``{secret_file: PATH}`` reference points to.
+
+    The value is added to ``secrets``.
+    """
+    value = read_secret(ref, base_dir, where, location=location, error=InventoryError)
+    secrets.add(value)
+    return value
+
+
+def resolve_vars(value: Any, base_dir: Path, where: str, location: Location,
+                 secrets: set[str]) -> Any:
+    """``value`` as plain data, every secret reference in it (at any depth) read."""
+    if is_secret_ref(value):
+        return secret(value, base_dir, where, location, secrets)
+    if isinstance(value, YamlMap):
+        return {key: resolve_vars(item, base_dir, f"{where}.{key}", value.value_at(key), secrets)
+                for key, item in value.items()}
+    if isinstance(value, YamlList):
+        return [resolve_vars(item, base_dir, f"{where}[{index}]", value.item_at(index), secrets)
+                for index, item in enumerate(value)]
+    return value
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"{type(value).__name__} {value!r}"

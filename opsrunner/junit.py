@@ -1,0 +1,56 @@
+"""Write a run report as JUnit XML: one test suite per host, one test case per step/check."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from opsrunner.report import RunReport
+
+
+def to_junit(report: RunReport) -> ET.ElementTree[ET.Element]:
+    """Steps become cases of class ``<workflow>``; checks of class ``verify``."""
+    suites = ET.Element("testsuites", name=report.workflow)
+    for host, hr in report.hosts.items():
+        suite = ET.SubElement(suites, "testsuite", name=host)
+        counts = {"tests": 0, "failures": 0, "skipped": 0, "errors": 0}
+        total = 0.0
+        for step in hr.steps:
+            name = f"always: {step.name}" if step.always else step.name
+            case = ET.SubElement(suite, "testcase", classname=f"{report.workflow}.{host}",
+                                 name=name, time=f"{step.duration:.3f}")
+            counts["tests"] += 1
+            total += step.duration
+            if step.status == "failed" and not step.ignored:
+                counts["failures"] += 1
+                fail = ET.SubElement(case, "failure", message=step.msg or f"rc={step.rc}")
+                fail.text = "\n".join(x for x in (step.stdout, step.stderr) if x)
+            elif step.status == "skipped":
+                counts["skipped"] += 1
+                ET.SubElement(case, "skipped", message=step.msg)
+            elif step.stdout:
+                ET.SubElement(case, "system-out").text = step.stdout
+        for check in hr.verify:
+            case = ET.SubElement(suite, "testcase", classname=f"verify.{host}",
+                                 name=check.name, time=f"{check.duration:.3f}")
+            counts["tests"] += 1
+            total += check.duration
+            if check.status in ("failed", "error"):
+                key = "failures" if check.status == "failed" else "errors"
+                counts[key] += 1
+                ET.SubElement(case, "failure" if key == "failures" else "error",
+                              message=check.message[:500]).text = check.message
+            elif check.status == "skipped":
+                counts["skipped"] += 1
+                ET.SubElement(case, "skipped", message=check.message)
+        for key, value in counts.items():
+            suite.set(key, str(value))
+        suite.set("time", f"{total:.3f}")
+    return ET.ElementTree(suites)
+
+
+def write_junit(report: RunReport, path: str | Path) -> None:
+    """Write the report's JUnit XML to ``path``."""
+    tree = to_junit(report)
+    ET.indent(tree)
+    tree.write(path, encoding="utf-8", xml_declaration=True)

@@ -1,0 +1,101 @@
+"""The outcome of a run: per host, per step and per check; JSON form and exit code.
+
+Exit codes (documented in the README and ``opsrunner --help``): 0 every host ok,
+2 some host failed, 1 usage or input error (raised before the run), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+EXIT_OK = 0
+EXIT_USAGE = 1
+EXIT_FAILED = 2
+EXIT_INTERRUPTED = 130
+
+
+@dataclass
+class StepRecord:
+    """One step on one host. ``status``: ok, changed, failed or skipped."""
+
+    name: str
+    task: str
+    status: str
+    rc: int | None = None
+    stdout: str = ""
+    stderr: str = ""
+    duration: float = 0.0
+    msg: str = ""
+    always: bool = False
+    ignored: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "task": self.task, "status": self.status, "rc": self.rc,
+                "stdout": self.stdout, "stderr": self.stderr, "duration": round(self.duration, 3),
+                "msg": self.msg, "always": self.always, "ignored": self.ignored}
+
+
+@dataclass
+class CheckRecord:
+    """One verification test on one host. ``status``: passed, failed, skipped or error."""
+
+    name: str
+    file: str
+    status: str
+    message: str = ""
+    duration: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "file": self.file, "status": self.status,
+                "message": self.message, "duration": round(self.duration, 3)}
+
+
+@dataclass
+class HostReport:
+    """Everything that happened on one host. ``status``: ok, failed or skipped (never started)."""
+
+    name: str
+    status: str = "skipped"
+    steps: list[StepRecord] = field(default_factory=list)
+    verify: list[CheckRecord] = field(default_factory=list)
+
+    @property
+    def changed(self) -> int:
+        return sum(1 for s in self.steps if s.status == "changed")
+
+    def as_json(self) -> dict[str, Any]:
+        return {"status": self.status, "steps": [s.as_json() for s in self.steps],
+                "verify": [c.as_json() for c in self.verify]}
+
+
+@dataclass
+class RunReport:
+    """The whole run."""
+
+    run_id: str
+    workflow: str
+    workflow_file: str
+    check: bool = False
+    interrupted: bool = False
+    started: float = 0.0
+    duration: float = 0.0
+    hosts: dict[str, HostReport] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.interrupted and all(h.status != "failed" for h in self.hosts.values())
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        return EXIT_OK if self.ok else EXIT_FAILED
+
+    def as_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "run_id": self.run_id, "workflow": self.workflow,
+                "workflow_file": self.workflow_file, "check": self.check,
+                "interrupted": self.interrupted, "duration": round(self.duration, 3),
+                "notes": list(self.notes),
+                "hosts": {name: h.as_json() for name, h in self.hosts.items()}}

@@ -1,0 +1,221 @@
+"""Runs a workflow over hosts: strategies, failure policy, always-steps, verification.
+
+* ``parallel``: each step runs on every remaining host (at most ``forks`` at once), then
+  the next step. A host whose step failed (without ``on_error: continue``) skips the rest.
+* ``rolling``: hosts go in batches of ``batch``; each batch runs all steps and then its
+  always-steps before the next batch starts. When the failed share of a batch exceeds
+  ``max_fail_percentage``, the remaining batches are not started (their hosts: skipped).
+* ``always`` steps run on every host that started (failed ones too) except unreachable
+  hosts, whatever failed, and also after Ctrl-C.
+* Ctrl-C: no new step starts, running ones finish, always-steps run, the report says
+  interrupted (exit 130). A second Ctrl-C aborts at once.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from opsrunner.events import Observers, RunObserver
+from opsrunner.host import Host
+from opsrunner.hoststate import HostSession, HostState
+from opsrunner.inventory import Inventory
+from opsrunner.journal import new_run_id
+from opsrunner.registry import ConnectOptions, Registry
+from opsrunner.report import RunReport, StepRecord
+from opsrunner.secrets import Redactor
+from opsrunner.stepexec import ExecOptions, StepExecutor
+from opsrunner.workflow import Step, Workflow
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What the user chose for this run."""
+
+    check: bool = False
+    forks: int = 20
+    extra_vars: Mapping[str, Any] = field(default_factory=dict)
+    confirmed: bool = False
+    connect: ConnectOptions = field(default_factory=ConnectOptions)
+    verify: bool = True
+
+
+class Runner:
+    """Executes one workflow on the hosts it selects; :meth:`run` returns the report."""
+
+    def __init__(self, workflow: Workflow, inventory: Inventory, hosts: Sequence[Host],
+                 registry: Registry, options: RunOptions, *,
+                 observer: RunObserver | None = None, redactor: Redactor | None = None,
+                 run_id: str | None = None) -> None:
+        self.workflow = workflow
+        self.inventory = inventory
+        self.registry = registry
+        self.options = options
+        self.run_id = run_id or new_run_id()
+        self.observer = observer or Observers()
+        self.redactor = redactor or Redactor(inventory.secrets)
+        self.stop = threading.Event()
+        self.report = RunReport(self.run_id, workflow.name, str(workflow.path),
+                                check=options.check)
+        self.states = [self._state(h) for h in hosts]
+        for hs in self.states:
+            self.report.hosts[hs.host.name] = hs.report
+        self.executor = StepExecutor(
+            registry, ExecOptions(options.check, options.confirmed, self.run_id),
+            self.observer, self.redactor, self.stop)
+
+    def _state(self, host: Host) -> HostState:
+        factory = self.registry.connection_factory(host.connection)
+        session = HostSession(lambda: factory(host, self.options.connect))
+        return HostState(host, session, workflow_vars=self.workflow.vars,
+                         extra_vars=self.options.extra_vars, check=self.options.check,
+                         run_id=self.run_id)
+
+    def run(self) -> RunReport:
+        """Run steps, always-steps and checks; never raises for host failures."""
+        started = time.monotonic()
+        self.report.started = time.time()
+        self.observer.run_started(self.report, [hs.host.name for hs in self.states],
+                                  len(self.workflow.steps) + len(self.workflow.always))
+        pool = ThreadPoolExecutor(max_workers=max(1, self.options.forks),
+                                  thread_name_prefix="opsrunner")
+        try:
+            if self.workflow.strategy == "rolling":
+                self._rolling(pool)
+            else:
+                self._steps_then_always(pool, self.states)
+            if self.workflow.verify and not self.report.interrupted:
+                self._verify()
+        finally:
+            pool.shutdown(wait=not self.report.interrupted, cancel_futures=True)
+            for hs in self.states:
+                hs.session.close()
+            self.report.duration = time.monotonic() - started
+            self.observer.run_finished(self.report)
+        return self.report
+
+    def _rolling(self, pool: ThreadPoolExecutor) -> None:
+        size = batch_size(self.workflow.batch, len(self.states))
+        for first in range(0, len(self.states), size):
+            batch = self.states[first:first + size]
+            self._steps_then_always(pool, batch)
+            if self.report.interrupted:
+                return
+            failed = sum(1 for hs in batch if hs.failed)
+            if 100.0 * failed / len(batch) > self.workflow.max_fail_percentage:
+                left = len(self.states) - first - len(batch)
+                if left:
+                    self.report.notes.append(
+                        f"rolling run stopped: {failed} of {len(batch)} host(s) of the batch "
+                        f"failed (max_fail_percentage {self.workflow.max_fail_percentage:g}); "
+                        f"{left} host(s) not started")
+                return
+
+    def _steps_then_always(self, pool: ThreadPoolExecutor, states: list[HostState]) -> None:
+        try:
+            for step in self.workflow.steps:
+                targets = [hs for hs in states if not hs.failed]
+                if not targets or self.stop.is_set():
+                    break
+                for hs in targets:
+                    hs.start()
+                self._run_step(pool, step, targets, always=False)
+        except KeyboardInterrupt:
+            if not self.report.interrupted:
+                self._interrupted()
+        self._always(pool, [hs for hs in states if hs.started])
+
+    def _always(self, pool: ThreadPoolExecutor, states: list[HostState]) -> None:
+        reachable = [hs for hs in states if not hs.unreachable]
+        for hs in states:
+            if hs.unreachable:
+                for step in self.workflow.always:
+                    hs.report.steps.append(StepRecord(step.name, step.task, "skipped",
+                                                      msg="host unreachable", always=True))
+        for step in self.workflow.always:
+            try:
+                self._run_step(pool, step, [hs for hs in reachable if not hs.unreachable],
+                               always=True)
+            except KeyboardInterrupt:
+                self.report.interrupted = True
+                raise
+
+    def _run_step(self, pool: ThreadPoolExecutor, step: Step, targets: list[HostState], *,
+                  always: bool) -> None:
+        if not targets:
+            return
+        if step.run_once:
+            first = targets[0]
+            self._finish(step, first, self.executor.execute(step, first, always=always))
+            for hs in targets[1:]:
+                if step.register and step.register in first.registered:
+                    hs.registered[step.register] = first.registered[step.register]
+                record = replace(first.report.steps[-1])
+                record.msg = f"run once on {first.host.name}: {record.msg}".rstrip(": ")
+                self.observer.step_finished(hs.host.name, record)
+                self._finish(step, hs, record)
+            return
+        futures: dict[Future[StepRecord | None], HostState] = {}
+        for hs in targets:
+            futures[pool.submit(self._guarded_execute, step, hs, always)] = hs
+        try:
+            wait(futures)
+        except KeyboardInterrupt:
+            if always:
+                raise
+            self._interrupted()
+            wait(futures)  # running steps finish; a second Ctrl-C propagates and aborts
+            self._collect(step, futures)
+            raise
+        self._collect(step, futures)
+
+    def _collect(self, step: Step, futures: dict[Future[StepRecord | None], HostState]) -> None:
+        for fut, hs in futures.items():
+            record = None if fut.cancelled() else fut.result()
+            if record is not None:
+                self._finish(step, hs, record)
+
+    def _guarded_execute(self, step: Step, hs: HostState, always: bool) -> StepRecord | None:
+        if self.stop.is_set() and not always:
+            return None
+        return self.executor.execute(step, hs, always=always)
+
+    def _finish(self, step: Step, hs: HostState, record: StepRecord) -> None:
+        hs.report.steps.append(record)
+        if record.status == "failed" and not record.ignored:
+            hs.fail()
+
+    def _interrupted(self) -> None:
+        self.report.interrupted = True
+        self.stop.set()
+        self.observer.host_log("*", "interrupted: running always-steps; Ctrl-C again aborts")
+
+    def _verify(self) -> None:
+        if self.options.check:
+            self.report.notes.append("verify skipped in check mode")
+            return
+        if not self.options.verify:
+            return
+        from opsrunner.verify import run_checks
+
+        targets = [hs for hs in self.states if hs.started and not hs.unreachable]
+        if not targets:
+            return
+        results = run_checks(self.workflow.verify, [hs.host for hs in targets],
+                             extra_vars=self.options.extra_vars, redactor=self.redactor)
+        for hs in targets:
+            hs.report.verify = results.get(hs.host.name, [])
+            if any(c.status in ("failed", "error") for c in hs.report.verify):
+                hs.fail()
+
+
+def batch_size(batch: int | str, total: int) -> int:
+    """Hosts per rolling batch: an int, or ``"N%"`` of ``total`` (at least 1)."""
+    if isinstance(batch, str) and batch.endswith("%"):
+        return max(1, math.floor(total * float(batch[:-1]) / 100))
+    return max(1, int(batch))

@@ -1,0 +1,158 @@
+"""Secret values: reading them from environment variables or files, and redacting them by value.
+
+A secret reference is a mapping ``{secret_env: NAME}`` or ``{secret_file: PATH}``. Secret values
+never appear in error messages; only the variable name or file path does.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import threading
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from opsrunner.errors import Location, UsageError
+
+MASK = "********"
+SECRET_KEYS = ("secret_env", "secret_file")
+
+
+class Redactor:
+    """Replaces every occurrence of every known secret value with ``********``.
+
+    Overlapping occurrences of different secrets are masked as one run, so no part of any
+    secret survives. Empty strings are ignored. ``add`` may be called from any thread.
+    """
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._lock = threading.Lock()
+        self._secrets: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        for secret in secrets:
+            self.add(secret)
+
+    @property
+    def secrets(self) -> frozenset[str]:
+        """The secret values known so far."""
+        return frozenset(self._secrets)
+
+    def add(self, secret: str) -> None:
+        """Start redacting ``secret`` (ignored when empty)."""
+        if not secret:
+            return
+        with self._lock:
+            if secret in self._secrets:
+                return
+            self._secrets.add(secret)
+            ordered = sorted(self._secrets, key=lambda s: (-len(s), s))
+            # A lookahead finds the longest secret starting at every position, overlaps included.
+            alternatives = "|".join(re.escape(s) for s in ordered)
+            self._pattern = re.compile(f"(?=({alternatives}))", re.S)
+
+    def text(self, s: str) -> str:
+        """``s`` with every secret occurrence replaced by the mask."""
+        pattern = self._pattern
+        if pattern is None or not s:
+            return s
+        pieces: list[str] = []
+        done = 0  # end of the text already copied or masked
+        run_start = run_end = -1
+        for found in pattern.finditer(s):
+            start, end = found.start(), found.start() + len(found.group(1))
+            if start <= run_end:
+                run_end = max(run_end, end)
+                continue
+            if run_end >= 0:
+                pieces += [s[done:run_start], MASK]
+                done = run_end
+            run_start, run_end = start, end
+        if run_end < 0:
+            return s
+        pieces += [s[done:run_start], MASK, s[run_end:]]
+        return "".join(pieces)
+
+    def value(self, obj: Any) -> Any:
+        """``obj`` with secrets redacted in every string, through dicts, lists and tuples."""
+        if isinstance(obj, str):
+            return self.text(obj)
+        if isinstance(obj, Mapping):
+            return {self.value(k): self.value(v) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [self.value(v) for v in obj]
+        if isinstance(obj, tuple):
+            return tuple(self.value(v) for v in obj)
+        return obj
+
+
+def is_secret_ref(value: object) -> bool:
+    """True for a mapping that names ``secret_env`` or ``secret_file``."""
+    return isinstance(value, Mapping) and any(key in value for key in SECRET_KEYS)
+
+
+def read_secret(spec: Mapping[str, Any], base_dir: Path, where: str, *,
+                location: Location | None = None, error: type[UsageError] = UsageError) -> str:
+    """The secret a reference ``{secret_env: NAME}`` or ``{secret_file: PATH}`` points to.
+
+    :param base_dir: folder a relative ``secret_file`` path is relative to.
+    :param where: what holds the reference, for messages (``host 'web1', data 'db_password'``).
+    :raises error: for a malformed reference or an unreadable secret.
+    """
+    keys = [str(k) for k in spec]
+    if len(keys) != 1 or keys[0] not in SECRET_KEYS:
+        raise error(f"{where}: a secret reference has exactly one key, secret_env or secret_file "
+                    f"(got {', '.join(keys) or 'nothing'})", location)
+    ref = spec[keys[0]]
+    if not isinstance(ref, str) or not ref:
+        raise error(f"{where}: {keys[0]} must be a non-empty string", location)
+    if keys[0] == "secret_env":
+        return secret_from_env(ref, where, location=location, error=error)
+    return secret_from_file(ref, base_dir, where, location=location, error=error)
+
+
+def secret_from_env(name: str, where: str, *, location: Location | None = None,
+                    error: type[UsageError] = UsageError) -> str:
+    """The value of environment variable ``name``; an error when it is unset or empty."""
+    value = os.environ.get(name)
+    if value is None:
+        raise error(f"{where}: environment variable {name} is not set", location)
+    if not value:
+        raise error(f"{where}: environment variable {name} is empty", location)
+    return value
+
+
+def secret_from_file(path: str, base_dir: Path, where: str, *, location: Location | None = None,
+                     error: type[UsageError] = UsageError) -> str:
+    """The text of a secret file, minus one trailing newline.
+
+    The file must be UTF-8, not empty, and not readable by others (``mode & 0o004``).
+    A relative ``path`` is relative to ``base_dir``; ``~`` is expanded.
+    """
+    file = Path(path).expanduser()
+    if not file.is_absolute():
+        file = base_dir / file
+    try:
+        with open(file, "rb") as stream:
+            mode = os.fstat(stream.fileno()).st_mode
+            if stat.S_ISDIR(mode):
+                raise IsADirectoryError(21, "Is a directory")
+            if mode & stat.S_IROTH:
+                raise error(f"{where}: secret file {file} is readable by others "
+                            f"(mode {stat.S_IMODE(mode):04o}); run: chmod o-r {file}", location)
+            raw = stream.read()
+    except FileNotFoundError:
+        raise error(f"{where}: secret file {file} does not exist", location) from None
+    except OSError as exc:
+        raise error(f"{where}: secret file {file} cannot be read: {exc.strerror}",
+                    location) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise error(f"{where}: secret file {file} is not UTF-8 text", location) from None
+    if text.endswith("\n"):
+        text = text[:-2] if text.endswith("\r\n") else text[:-1]
+    if not text:
+        raise error(f"{where}: secret file {file} is empty", location)
+    return text

@@ -1,0 +1,182 @@
+"""A task's parameter schema, read from its typed signature.
+
+A task is a plain function ``def name(task: Task, *, param: type = default, ...) -> Result``.
+Its keyword-only parameters are the keys a workflow step may give under ``with:``; their
+annotations are the allowed types, checked and coerced by :meth:`TaskSpec.coerce`.
+Supported annotations: ``str``, ``int``, ``float``, ``bool``, ``list[X]``, ``dict[str, X]``,
+``X | None``, ``Literal[...]`` and ``Any``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from opsrunner.errors import PluginError
+from opsrunner.result import Result
+
+TaskFunc = Callable[..., Result]
+_MISSING = inspect.Parameter.empty
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a task."""
+
+    name: str
+    annotation: Any
+    default: Any = _MISSING
+
+    @property
+    def required(self) -> bool:
+        return self.default is _MISSING
+
+    @property
+    def type_name(self) -> str:
+        return type_name(self.annotation)
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A registered task: its name, function, parameters and docstring."""
+
+    name: str
+    func: TaskFunc
+    params: dict[str, Param]
+    plugin: str = ""
+
+    @property
+    def doc(self) -> str:
+        return inspect.cleandoc(self.func.__doc__ or "").strip()
+
+    @property
+    def summary(self) -> str:
+        return self.doc.splitlines()[0] if self.doc else ""
+
+    @classmethod
+    def from_function(cls, func: TaskFunc, name: str | None = None, plugin: str = "") -> TaskSpec:
+        """Read the schema of ``func``; raise PluginError if its signature is not a task's."""
+        task_name = name or func.__name__
+        try:
+            hints = typing.get_type_hints(func)
+        except Exception as exc:
+            raise PluginError(f"task {task_name!r} ({plugin}): cannot read annotations: {exc}") from exc
+        sig = inspect.signature(func)
+        items = list(sig.parameters.values())
+        if not items or items[0].kind not in (items[0].POSITIONAL_ONLY, items[0].POSITIONAL_OR_KEYWORD):
+            raise PluginError(f"task {task_name!r} ({plugin}): first parameter must be the Task")
+        params: dict[str, Param] = {}
+        for p in items[1:]:
+            if p.kind is not p.KEYWORD_ONLY:
+                raise PluginError(
+                    f"task {task_name!r} ({plugin}): parameter {p.name!r} must be keyword-only")
+            params[p.name] = Param(p.name, hints.get(p.name, Any), p.default)
+        return cls(task_name, func, params, plugin)
+
+    def coerce(self, name: str, value: Any) -> Any:
+        """Return ``value`` converted to parameter ``name``'s type; ValueError says why not."""
+        return coerce(value, self.params[name].annotation)
+
+
+def type_name(annotation: Any) -> str:
+    """A short readable name for an annotation (``list[str]``, ``int | None``, ...)."""
+    if annotation is Any:
+        return "any"
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Literal:
+        return " | ".join(repr(a) for a in args)
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(type_name(a) for a in args)
+    if origin is not None:
+        return f"{getattr(origin, '__name__', str(origin))}[{', '.join(type_name(a) for a in args)}]"
+    if annotation is type(None):
+        return "None"
+    return getattr(annotation, "__name__", str(annotation))
+
+
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+def coerce(value: Any, annotation: Any) -> Any:
+    """Convert ``value`` to ``annotation``, accepting the strings Jinja2 renders."""
+    if annotation is Any or annotation is inspect.Parameter.empty:
+        return value
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        for arg in args:  # an exact type match wins (an int stays an int in str | int)
+            if isinstance(arg, type) and type(value) is arg:
+                return value
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return coerce(value, arg)
+            except ValueError as exc:
+                errors.append(str(exc))
+        raise ValueError(f"expected {type_name(annotation)}, got {_show(value)}")
+    if origin is typing.Literal:
+        if value in args:
+            return value
+        raise ValueError(f"expected one of {', '.join(repr(a) for a in args)}, got {_show(value)}")
+    if origin is list:
+        if isinstance(value, str | bytes) or not isinstance(value, list | tuple):
+            raise ValueError(f"expected a list, got {_show(value)}")
+        inner = args[0] if args else Any
+        return [coerce(v, inner) for v in value]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ValueError(f"expected a mapping, got {_show(value)}")
+        inner = args[1] if len(args) == 2 else Any
+        return {str(k): coerce(v, inner) for k, v in value.items()}
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise ValueError(f"expected a boolean (true/false), got {_show(value)}")
+    if annotation is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            try:
+                return int(value.strip(), 0)
+            except ValueError:
+                pass
+        raise ValueError(f"expected an integer, got {_show(value)}")
+    if annotation is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value.strip())
+            except ValueError:
+                pass
+        raise ValueError(f"expected a number, got {_show(value)}")
+    if annotation is str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        raise ValueError(f"expected a string, got {_show(value)}")
+    if isinstance(annotation, type):
+        if isinstance(value, annotation):
+            return value
+        raise ValueError(f"expected {type_name(annotation)}, got {_show(value)}")
+    return value
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{type(value).__name__} {text}"

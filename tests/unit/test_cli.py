@@ -1,0 +1,126 @@
+"""The command line: help, start-up weight, plugins listing, validate, inventory, errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+
+def test_help_does_not_import_heavy_libraries():
+    code = textwrap.dedent("""
+        import sys
+        from click.testing import CliRunner
+        from opsrunner.cli import main
+        for args in (["--help"], ["run", "--help"], ["validate", "--help"]):
+            r = CliRunner().invoke(main, args)
+            assert r.exit_code == 0, r.output
+        heavy = [m for m in ("paramiko", "ovirtsdk4", "jinja2", "testinfra", "pytest")
+                 if m in sys.modules]
+        print(",".join(heavy))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == ""
+
+
+def test_help_documents_exit_codes(cli):
+    code, out, _ = cli("--help")
+    assert code == 0
+    assert "0 all hosts ok, 1 usage or input error, 2 some host failed, 130 interrupted" in \
+        " ".join(out.split())
+
+
+def test_plugins_lists_generic_tasks_with_parameters(cli):
+    code, out, _ = cli("plugins", "--output", "json")
+    assert code == 0
+    tasks = json.loads(out)
+    for name in ("command", "copy", "template", "file", "lineinfile", "service", "wait_for",
+                 "assert"):
+        assert name in tasks, name
+        assert tasks[name]["doc"], f"{name} has no docstring"
+    assert set(tasks["command"]["params"]) >= {"cmd", "creates", "removes", "rc", "env"}
+    assert tasks["command"]["params"]["cmd"]["required"] is True
+    assert tasks["command"]["plugin"] == "command"
+
+
+def test_plugins_text_output(cli):
+    code, out, _ = cli("plugins")
+    assert code == 0
+    assert "command" in out and "creates" in out and "list[int]" in out
+
+
+def test_validate_ok_and_broken(cli, write_workflow, local_inventory):
+    good = write_workflow("""
+        name: good
+        steps:
+          - {name: s, task: command, with: {cmd: "echo {{ greeting }}"}}
+    """, "good.yml")
+    code, out, err = cli("validate", str(good), "-e", "greeting=hi")
+    assert code == 0, err
+    assert "ok" in out
+    broken = write_workflow("""
+        name: broken
+        steps:
+          - name: s
+            task: comand
+            with: {cmd: "true"}
+    """, "broken.yml")
+    code, out, err = cli("validate", str(broken))
+    assert code == 1
+    assert f"{broken}:5:" in err
+    assert "did you mean 'command'" in err
+
+
+def test_validate_with_inventory_finds_undefined_variable(cli, write_workflow, local_inventory):
+    inv = local_inventory(("h1",), known_var="x")
+    wf = write_workflow("""
+        name: vars
+        steps:
+          - name: s
+            task: command
+            with: {cmd: "echo {{ known_var }} {{ unknown_var }}"}
+    """)
+    code, _, err = cli("validate", str(wf), "-i", str(inv))
+    assert code == 1
+    assert "unknown_var" in err and f"{wf}:" in err
+    assert "undefined variable 'known_var'" not in err
+
+
+def test_inventory_command_redacts_secrets(cli, local_inventory, monkeypatch):
+    monkeypatch.setenv("OPSR_PW", "hunter2-long-secret")
+    inv = local_inventory(("h1", "h2"), pw={"secret_env": "OPSR_PW"}, note="plain")
+    code, out, err = cli("inventory", "-i", str(inv), "--limit", "h1", "--output", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert list(doc) == ["h1"]
+    assert "hunter2-long-secret" not in out
+    assert "plain" in out
+
+
+def test_missing_workflow_file_is_usage_error(cli, local_inventory, tmp_path):
+    code, _, err = cli("run", str(tmp_path / "nope.yml"), "-i", str(local_inventory()))
+    assert code == 1
+    assert "nope.yml" in err
+    assert "Traceback" not in err
+
+
+def test_missing_inventory_is_usage_error(cli, write_workflow, tmp_path):
+    wf = write_workflow("""
+        name: x
+        steps: [{name: s, task: command, with: {cmd: "true"}}]
+    """)
+    code, _, err = cli("run", str(wf), "-i", str(tmp_path / "no-such-inventory"))
+    assert code == 1
+    assert "no-such-inventory" in err
+
+
+def test_bad_extra_var(cli, write_workflow, local_inventory):
+    wf = write_workflow("""
+        name: x
+        steps: [{name: s, task: command, with: {cmd: "true"}}]
+    """)
+    code, _, err = cli("run", str(wf), "-i", str(local_inventory()), "-e", "no-equals")
+    assert code == 1
+    assert "KEY=VALUE" in err

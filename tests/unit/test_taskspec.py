@@ -1,0 +1,55 @@
+"""Task signatures as parameter schemas, and value coercion."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import pytest
+
+from opsrunner import Result, Task
+from opsrunner.taskspec import TaskSpec, coerce, type_name
+
+
+def sample(task: Task, *, cmd: str, rc: list[int] | None = None, env: dict[str, str] | None = None,
+           mode: Literal["a", "b"] = "a", full: bool = True, n: int | None = None,
+           ratio: float = 1.0, anything: Any = None) -> Result:
+    """Sample task.
+
+    More text.
+    """
+    return Result()
+
+
+def test_params_from_signature():
+    spec = TaskSpec.from_function(sample, plugin="p")
+    assert list(spec.params) == ["cmd", "rc", "env", "mode", "full", "n", "ratio", "anything"]
+    assert spec.params["cmd"].required and not spec.params["rc"].required
+    assert spec.summary == "Sample task."
+    assert spec.params["rc"].type_name == "list[int] | None"
+    assert spec.params["env"].type_name == "dict[str, str] | None"
+    assert spec.params["mode"].type_name == "'a' | 'b'"
+
+
+@pytest.mark.parametrize("value, annotation, expected", [
+    ("yes", bool, True), ("False", bool, False), (True, bool, True),
+    ("42", int, 42), (7, int, 7), ("0o644", int, 0o644), ("1.5", float, 1.5), (3, str, "3"),
+    (["1", 2], list[int], [1, 2]), (None, int | None, None), ("5", int | None, 5),
+    ({"a": 1}, dict[str, str], {"a": "1"}), ("b", Literal["a", "b"], "b"),
+])
+def test_coerce_ok(value, annotation, expected):
+    assert coerce(value, annotation) == expected
+
+
+@pytest.mark.parametrize("value, annotation, message", [
+    ("maybe", bool, "expected a boolean"), ("x", int, "expected an integer"),
+    (True, int, "expected an integer"), ("abc", list[str], "expected a list"),
+    ("c", Literal["a", "b"], "expected one of 'a', 'b'"), ([1], str, "expected a string"),
+    ("x", dict[str, str], "expected a mapping"),
+])
+def test_coerce_errors(value, annotation, message):
+    with pytest.raises(ValueError, match=message):
+        coerce(value, annotation)
+
+
+def test_type_name_any():
+    assert type_name(Any) == "any"
