@@ -16,7 +16,7 @@ def command(task: Task, *, cmd: str, creates: str | None = None, removes: str | 
             rc: list[int] = [0],  # noqa: B006 - never mutated; shown as the schema default
             env: dict[str, str] | None = None,
             chdir: str | None = None, stdin: str | None = None,
-            sudo: bool | None = None) -> Result:
+            sudo: bool | None = None, read_only: bool = False) -> Result:
     """Run a shell command on the host (changed when it ran).
 
     :param cmd: the command line, run by ``sh -c`` on the host.
@@ -28,6 +28,8 @@ def command(task: Task, *, cmd: str, creates: str | None = None, removes: str | 
     :param chdir: run in this directory (must exist).
     :param stdin: text fed to the command's standard input.
     :param sudo: run as root through sudo (default: the host's ``sudo`` setting).
+    :param read_only: the command only reads (gathers facts): it reports ok, not changed,
+        and it runs in check mode too, so later steps can use what it found.
 
     Absolute paths in creates, removes and chdir are mapped into the host's sysroot;
     relative creates/removes are taken relative to chdir. Check mode evaluates creates and
@@ -46,15 +48,15 @@ def command(task: Task, *, cmd: str, creates: str | None = None, removes: str | 
         return Result(msg=f"not run: {creates} exists (creates)")
     if removes is not None and not _remote.exists(task, _locate(task, removes, chdir)):
         return Result(msg=f"not run: {removes} does not exist (removes)")
-    if task.check:
+    if task.check and not read_only:
         return Result(changed=True, msg=f"would run: {cmd}")
     line = cmd if chdir is None else f"cd -- {shlex.quote(task.path(chdir))} || exit 127\n{cmd}"
     res = task.run(line, env=env or None, sudo=sudo,
                    stdin=None if stdin is None else stdin.encode())
     if res.rc not in accepted:
-        return Result.from_command(res, changed=True, failed=True,
+        return Result.from_command(res, changed=not read_only, failed=True,
                                    msg=f"exit status {res.rc} not in accepted {accepted}")
-    return Result.from_command(res, changed=True, msg=f"ran (exit status {res.rc})")
+    return Result.from_command(res, changed=not read_only, msg=f"ran (exit status {res.rc})")
 
 
 def _locate(task: Task, path: str, chdir: str | None) -> str:

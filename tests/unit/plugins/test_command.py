@@ -116,3 +116,13 @@ def test_registered_as_command_with_rc_default() -> None:
     spec = registry.task("command")
     assert spec.params["rc"].default == [0] and spec.params["cmd"].required
     assert spec.summary == "Run a shell command on the host (changed when it ran)."
+
+
+def test_read_only_runs_in_check_mode_and_reports_ok(make_task, tmp_path):
+    from opsrunner_plugins.command import command
+
+    task = make_task(check=True)
+    result = command(task, cmd="echo fact", read_only=True)
+    assert result.status == "ok" and result.stdout.strip() == "fact"
+    result = command(make_task(check=True), cmd=f"touch {tmp_path}/x")
+    assert result.status == "changed" and not (tmp_path / "x").exists()
