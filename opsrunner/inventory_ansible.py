@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from opsrunner import inventory_fields as check
-from opsrunner.errors import InventoryError, Location
+from opsrunner.errors import Location
 from opsrunner.host import Host
 from opsrunner.inventory import Group, Inventory, group_lineage
 from opsrunner.secrets import is_secret_ref
-from opsrunner.yamlpos import YamlMap, load_yaml_file
+from opsrunner.yamlsrc import Place
 
 GROUP_KEYS = ("children", "hosts", "vars")
 FIELD_VARS = {"ansible_host": "hostname", "ansible_ssh_host": "hostname",
@@ -60,8 +60,8 @@ class _Reader:
         self.host_vars: dict[str, _Vars] = {}
         self.host_groups: dict[str, list[str]] = {}
 
-    def group(self, name: Any, body: Any, at: Location, parents: list[str]) -> None:
-        where = f"group {name!r}"
+    def group(self, name: Any, body: Any, place: Place, parents: list[str]) -> None:
+        where, at = f"group {name!r}", place.key
         if not isinstance(name, str) or not name:
             check.fail(where, "group names must be non-empty strings", at)
         if name in parents:
@@ -71,33 +71,35 @@ class _Reader:
             group.parents.setdefault(parents[-1], at)
         spec = check.mapping(body, where, at, "a mapping with hosts, vars or children")
         for key, value in spec.items():
-            value_at = spec.value_at(key)
+            item = place.child(key)
             if key == "vars":
-                group.vars.update(self.vars(where, value, value_at))
+                group.vars.update(self.vars(where, value, item))
             elif key == "hosts":
-                hosts = check.mapping(value, f"{where}, hosts", value_at)
+                hosts = check.mapping(value, f"{where}, hosts", item.value)
                 for host, host_body in hosts.items():
-                    self.host(host, host_body, hosts.key_at(host), hosts.value_at(host), name)
+                    self.host(host, host_body, item.child(host), name)
             elif key == "children":
-                children = check.mapping(value, f"{where}, children", value_at)
+                children = check.mapping(value, f"{where}, children", item.value)
                 for child, child_body in children.items():
-                    self.group(child, child_body, children.key_at(child), [*parents, name])
+                    self.group(child, child_body, item.child(child), [*parents, name])
             else:
-                check.unknown_key(where, "key", key, GROUP_KEYS, spec.key_at(key))
+                check.unknown_key(where, "key", key, GROUP_KEYS, item.key)
 
-    def host(self, name: Any, body: Any, name_at: Location, at: Location, group: str) -> None:
+    def host(self, name: Any, body: Any, place: Place, group: str) -> None:
         if not isinstance(name, str) or not name:
-            check.fail(f"group {group!r}, hosts", "host names must be non-empty strings", name_at)
+            check.fail(f"group {group!r}, hosts", "host names must be non-empty strings",
+                       place.key)
         direct = self.host_groups.setdefault(name, [])
         if group not in direct:
             direct.append(group)
-        self.host_vars.setdefault(name, _Vars()).update(self.vars(f"host {name!r}", body, at))
+        self.host_vars.setdefault(name, _Vars()).update(self.vars(f"host {name!r}", body, place))
 
-    def vars(self, owner: str, body: Any, at: Location) -> _Vars:
-        spec = check.mapping(body, f"{owner}, vars", at)
+    def vars(self, owner: str, body: Any, place: Place) -> _Vars:
+        spec = check.mapping(body, f"{owner}, vars", place.value)
         result = _Vars()
         for key, value in spec.items():
-            key_at, value_at = spec.key_at(key), spec.value_at(key)
+            item = place.child(key)
+            key_at, value_at = item.key, item.value
             if not isinstance(key, str):
                 check.fail(owner, f"variable names must be strings, got {key!r}", key_at)
             where = f"{owner}, variable {key!r}"
@@ -111,8 +113,7 @@ class _Reader:
                 result.fields[FIELD_VARS[key]] = self.field(FIELD_VARS[key], value, where,
                                                             value_at)
             else:
-                result.data[key] = check.resolve_vars(value, self.base, where, value_at,
-                                                      self.secrets)
+                result.data[key] = check.resolve_vars(value, self.base, where, item, self.secrets)
         return result
 
     def field(self, name: str, value: Any, where: str, at: Location) -> Any:
@@ -152,14 +153,14 @@ class _Reader:
 
 
 def _is_inventory(doc: Any) -> bool:
-    if not isinstance(doc, YamlMap) or not doc:
+    if not isinstance(doc, dict) or not doc:
         return False
     if "all" in doc:
         return True
     bodies = list(doc.values())
-    return (all(body is None or (isinstance(body, YamlMap) and set(body) <= set(GROUP_KEYS))
+    return (all(body is None or (isinstance(body, dict) and set(body) <= set(GROUP_KEYS))
                 for body in bodies)
-            and any(isinstance(body, YamlMap) and ("hosts" in body or "children" in body)
+            and any(isinstance(body, dict) and ("hosts" in body or "children" in body)
                     for body in bodies))
 
 
@@ -170,12 +171,12 @@ def load_ansible(path: Path) -> Inventory | None:
     """
     if not path.is_file() or path.suffix not in (".yml", ".yaml"):
         return None
-    doc = load_yaml_file(path, InventoryError)
+    doc, root = check.load(path)
     if not _is_inventory(doc):
         return None
     reader = _Reader(path)
     for name, body in doc.items():
-        reader.group(name, body, doc.key_at(name), [])
+        reader.group(name, body, root.child(name), [])
     depth = reader.depths()
     groups = {name: Group(name, tuple(g.parents)) for name, g in reader.groups.items()}
     hosts: dict[str, Host] = {}

@@ -1,6 +1,7 @@
-"""Checks shared by the inventory readers: value types, paths, secret references in vars.
+"""Helpers shared by the inventory readers: loading a YAML file, checking value types, paths
+and secret references in vars.
 
-Every function raises :class:`InventoryError` naming ``where`` (e.g. ``host 'web1', field
+Every check raises :class:`InventoryError` naming ``where`` (e.g. ``host 'web1', field
 'port'``) and the location in the file.
 """
 
@@ -13,7 +14,19 @@ from typing import Any, NoReturn
 
 from opsrunner.errors import InventoryError, Location
 from opsrunner.secrets import is_secret_ref, read_secret
-from opsrunner.yamlpos import YamlList, YamlMap
+from opsrunner.yamlsrc import Place, Wording, load_yaml
+
+YAML_WORDING = Wording(syntax="invalid YAML: ", refused="invalid YAML: ", first_column=False)
+
+
+def load(file: Path) -> tuple[Any, Place]:
+    """The one YAML document in ``file`` (``None`` when empty) and the place of its root.
+
+    :raises InventoryError: unreadable file or invalid YAML, worded "invalid YAML: ...".
+    """
+    data, positions = load_yaml(file, kind="inventory file", error=InventoryError,
+                                wording=YAML_WORDING, empty_ok=True)
+    return data, Place(positions)
 
 
 def fail(where: str, problem: str, location: Location) -> NoReturn:
@@ -29,11 +42,12 @@ def unknown_key(where: str, kind: str, name: object, allowed: Collection[str],
     fail(where, f"unknown {kind} {name!r}{hint} (allowed: {', '.join(sorted(allowed))})", location)
 
 
-def mapping(value: Any, where: str, location: Location, what: str = "a mapping") -> YamlMap:
-    """``value`` as a YamlMap; ``None`` (an empty entry) is an empty one."""
+def mapping(value: Any, where: str, location: Location,
+            what: str = "a mapping") -> dict[Any, Any]:
+    """``value`` as a mapping; ``None`` (an empty entry) is an empty one."""
     if value is None:
-        return YamlMap(location)
-    if not isinstance(value, YamlMap):
+        return {}
+    if not isinstance(value, dict):
         fail(where, f"must be {what}, got {_kind(value)}", location)
     return value
 
@@ -59,13 +73,14 @@ def boolean(value: Any, where: str, location: Location) -> bool:
     return value
 
 
-def names(value: Any, where: str, location: Location) -> list[tuple[str, Location]]:
-    """A list of names, each with its location."""
-    if not isinstance(value, YamlList):
-        fail(where, f"must be a list of group names, got {_kind(value)}", location)
+def names(value: Any, where: str, place: Place) -> list[tuple[str, Location]]:
+    """A list of names (the value at ``place``), each with its location."""
+    if not isinstance(value, list):
+        fail(where, f"must be a list of group names, got {_kind(value)}", place.value)
     result: list[tuple[str, Location]] = []
     for index, item in enumerate(value):
-        result.append((text(item, where, value.item_at(index)), value.item_at(index)))
+        at = place.child(index).value
+        result.append((text(item, where, at), at))
     return result
 
 
@@ -85,16 +100,17 @@ def secret(ref: Any, base_dir: Path, where: str, location: Location, secrets: se
     return value
 
 
-def resolve_vars(value: Any, base_dir: Path, where: str, location: Location,
+def resolve_vars(value: Any, base_dir: Path, where: str, place: Place,
                  secrets: set[str]) -> Any:
-    """``value`` as plain data, every secret reference in it (at any depth) read."""
+    """A copy of ``value`` (written at ``place``), every secret reference in it (at any depth)
+    read."""
     if is_secret_ref(value):
-        return secret(value, base_dir, where, location, secrets)
-    if isinstance(value, YamlMap):
-        return {key: resolve_vars(item, base_dir, f"{where}.{key}", value.value_at(key), secrets)
+        return secret(value, base_dir, where, place.value, secrets)
+    if isinstance(value, dict):
+        return {key: resolve_vars(item, base_dir, f"{where}.{key}", place.child(key), secrets)
                 for key, item in value.items()}
-    if isinstance(value, YamlList):
-        return [resolve_vars(item, base_dir, f"{where}[{index}]", value.item_at(index), secrets)
+    if isinstance(value, list):
+        return [resolve_vars(item, base_dir, f"{where}[{index}]", place.child(index), secrets)
                 for index, item in enumerate(value)]
     return value
 

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from opsrunner import inventory_fields as check
-from opsrunner.errors import InventoryError, Location
+from opsrunner.errors import Location
 from opsrunner.host import Host
 from opsrunner.inventory import Group, Inventory, group_lineage
-from opsrunner.yamlpos import YamlMap, load_yaml_file
+from opsrunner.yamlsrc import Place, Positions
 
 FIELDS = ("hostname", "port", "username", "ssh_key", "password_env", "password_file", "sudo",
           "sudo_password_env", "sudo_password_file", "connection", "known_hosts", "groups", "data")
@@ -44,40 +44,39 @@ class _Reader:
         self.folder = folder
         self.secrets: set[str] = set()
 
-    def document(self, name: str) -> YamlMap:
+    def document(self, name: str) -> tuple[dict[Any, Any], Place]:
+        """The mapping in file ``name`` (empty when the file is missing or empty) and its root."""
         file = self.folder / name
         if not file.exists():
-            return YamlMap(Location(str(file)))
-        doc = load_yaml_file(file, InventoryError)
-        if doc is None:
-            return YamlMap(Location(str(file)))
+            return {}, Place(Positions(str(file), {}, {}))
+        doc, root = check.load(file)
         what = "a mapping of fields" if name == "defaults.yaml" else "a mapping (name -> fields)"
-        return check.mapping(doc, name, Location(str(file), 1, 1), what)
+        return check.mapping(doc, name, Location(str(file), 1, 1), what), root
 
-    def entries(self, kind: str, doc: YamlMap) -> dict[str, _Entry]:
+    def entries(self, kind: str, doc: dict[Any, Any], root: Place) -> dict[str, _Entry]:
         result: dict[str, _Entry] = {}
         for name, body in doc.items():
             if not isinstance(name, str) or not name:
                 check.fail(f"{kind} {name!r}", f"{kind} names must be non-empty strings",
-                           doc.key_at(name))
-            result[name] = self.entry(f"{kind} {name!r}", body, doc.value_at(name), FIELDS)
+                           root.child(name).key)
+            result[name] = self.entry(f"{kind} {name!r}", body, root.child(name), FIELDS)
         return result
 
-    def entry(self, where: str, body: Any, location: Location, allowed: tuple[str, ...]) -> _Entry:
-        fields = check.mapping(body, where, location, "a mapping of fields")
+    def entry(self, where: str, body: Any, place: Place, allowed: tuple[str, ...]) -> _Entry:
+        fields = check.mapping(body, where, place.value, "a mapping of fields")
         entry = _Entry()
         for key, value in fields.items():
-            key_at, at = fields.key_at(key), fields.value_at(key)
+            key_at = place.child(key).key
             if key in _REFUSED:
                 check.fail(f"{where}, field {key!r}", "secrets are not kept in the inventory; "
                            f"use {_REFUSED[key]}", key_at)
             if key not in allowed:
                 check.unknown_key(where, "field", key, allowed, key_at)
-            self.field(entry, where, key, value, at)
+            self.field(entry, where, key, value, place.child(key))
         return entry
 
-    def field(self, entry: _Entry, owner: str, key: str, value: Any, at: Location) -> None:
-        where = f"{owner}, field {key!r}"
+    def field(self, entry: _Entry, owner: str, key: str, value: Any, place: Place) -> None:
+        where, at = f"{owner}, field {key!r}", place.value
         if key in _SECRET_SOURCES:
             target = _SECRET_SOURCES[key]
             if target in entry.values:
@@ -86,11 +85,11 @@ class _Reader:
             ref = {kind: check.text(value, where, at)}
             entry.values[target] = check.secret(ref, self.folder, where, at, self.secrets)
         elif key == "groups":
-            entry.groups = check.names(value, where, at)
+            entry.groups = check.names(value, where, place)
         elif key == "data":
             data = check.mapping(value, where, at)
             entry.data = {name: check.resolve_vars(item, self.folder, f"{owner}, data.{name}",
-                                                   data.value_at(name), self.secrets)
+                                                   place.child(name), self.secrets)
                           for name, item in data.items()}
         elif key == "port":
             entry.values[key] = check.port(value, where, at)
@@ -110,10 +109,10 @@ def load_simple(path: Path) -> Inventory | None:
     if not (path.is_dir() and (path / "hosts.yaml").is_file()):
         return None
     reader = _Reader(path)
-    defaults_doc = reader.document("defaults.yaml")
-    defaults = reader.entry("defaults", defaults_doc, defaults_doc.location, DEFAULTS_FIELDS)
-    groups = reader.entries("group", reader.document("groups.yaml"))
-    hosts = reader.entries("host", reader.document("hosts.yaml"))
+    defaults_doc, defaults_root = reader.document("defaults.yaml")
+    defaults = reader.entry("defaults", defaults_doc, defaults_root, DEFAULTS_FIELDS)
+    groups = reader.entries("group", *reader.document("groups.yaml"))
+    hosts = reader.entries("host", *reader.document("hosts.yaml"))
     for kind, entries in (("group", groups), ("host", hosts)):
         for name, entry in entries.items():
             for group, at in entry.groups:

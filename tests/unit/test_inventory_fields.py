@@ -6,7 +6,7 @@ import pytest
 
 from opsrunner import inventory_fields as check
 from opsrunner.errors import InventoryError, Location
-from opsrunner.yamlpos import load_yaml_text
+from opsrunner.yamlsrc import Place, parse_yaml
 
 HERE = Location("f.yaml", 2, 5)
 
@@ -27,7 +27,6 @@ def test_unknown_key_without_close_match() -> None:
 def test_mapping_accepts_none_as_empty() -> None:
     empty = check.mapping(None, "w", HERE)
     assert empty == {}
-    assert empty.location == HERE
 
 
 def test_port_and_boolean() -> None:
@@ -40,8 +39,9 @@ def test_port_and_boolean() -> None:
 
 
 def test_names_keep_item_locations() -> None:
-    doc = load_yaml_text("groups: [a, b]\n", "f.yaml")
-    assert check.names(doc["groups"], "w", HERE) == [("a", Location("f.yaml", 1, 10)),
+    doc, positions = parse_yaml("groups: [a, b]\n", "f.yaml")
+    groups = Place(positions, ("groups",))
+    assert check.names(doc["groups"], "w", groups) == [("a", Location("f.yaml", 1, 10)),
                                                       ("b", Location("f.yaml", 1, 13))]
 
 
@@ -52,9 +52,9 @@ def test_path(tmp_path: Path) -> None:
 
 def test_resolve_vars_reads_nested_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPS_TEST_TOKEN", "tok-123")
-    doc = load_yaml_text("a: {b: [1, {secret_env: OPS_TEST_TOKEN}]}\nc: x\n", "f.yaml")
+    doc, positions = parse_yaml("a: {b: [1, {secret_env: OPS_TEST_TOKEN}]}\nc: x\n", "f.yaml")
     secrets: set[str] = set()
-    resolved = check.resolve_vars(doc, Path("/"), "w", doc.location, secrets)
+    resolved = check.resolve_vars(doc, Path("/"), "w", Place(positions), secrets)
     assert resolved == {"a": {"b": [1, "tok-123"]}, "c": "x"}
     assert type(resolved["a"]) is dict
     assert type(resolved["a"]["b"]) is list
@@ -63,8 +63,8 @@ def test_resolve_vars_reads_nested_secrets(monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_resolve_vars_error_names_the_path(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPS_TEST_TOKEN", raising=False)
-    doc = load_yaml_text("a:\n  b: [1, {secret_env: OPS_TEST_TOKEN}]\n", "f.yaml")
+    doc, positions = parse_yaml("a:\n  b: [1, {secret_env: OPS_TEST_TOKEN}]\n", "f.yaml")
     with pytest.raises(InventoryError) as caught:
-        check.resolve_vars(doc, Path("/"), "host 'h', data", doc.location, set())
+        check.resolve_vars(doc, Path("/"), "host 'h', data", Place(positions), set())
     assert str(caught.value) == ("f.yaml:2:10: host 'h', data.a.b[1]: environment variable "
                                  "OPS_TEST_TOKEN is not set")

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from opsrunner.errors import InventoryError, Location, WorkflowError
-from opsrunner.yamlsrc import Positions, load_yaml, parse_yaml
+from opsrunner.yamlsrc import Place, Positions, Wording, load_yaml, parse_yaml
 
 
 def parse(text: str) -> tuple[Any, Positions]:
@@ -45,6 +45,39 @@ def test_unknown_path_falls_back_to_the_nearest_ancestor() -> None:
     _, pos = parse("a:\n  b: 1\n")
     assert pos.value(("a", "missing", 3)) == Location("f.yml", 2, 3)
     assert pos.key(("a", "missing")) == Location("f.yml", 1, 1)
+
+
+def test_place_walks_key_paths_to_keys_values_and_items() -> None:
+    data, pos = parse("""\
+        top:
+          key: value
+          items:
+            - one
+            - {two: 2}
+        """)
+    top = Place(pos).child("top")
+    assert Place(pos).value == Place(pos).key == Location("f.yml", 1, 1)
+    assert top.child("key").key == Location("f.yml", 2, 3)
+    assert top.child("key").value == Location("f.yml", 2, 8)
+    items = top.child("items")
+    assert data["top"]["items"] == ["one", {"two": 2}]
+    assert items.child(0).key == items.child(0).value == Location("f.yml", 4, 7)
+    assert items.child(1).value == Location("f.yml", 5, 7)
+    assert items.child(1).child("two").value == Location("f.yml", 5, 13)
+    assert top.child("zz").value == Location("f.yml", 2, 3)
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "~\n"])
+def test_empty_document_is_none_when_allowed(text: str) -> None:
+    data, pos = parse_yaml(text, "f.yml", empty_ok=True)
+    assert data is None
+    assert pos.file == "f.yml"
+
+
+def test_empty_file_is_none_when_allowed(tmp_path: Path) -> None:
+    path = tmp_path / "empty.yml"
+    path.write_text("")
+    assert load_yaml(path, empty_ok=True)[0] is None
 
 
 def test_duplicate_key_is_refused_at_the_second_key() -> None:
@@ -148,3 +181,25 @@ def test_error_class_is_chosen_by_the_caller(tmp_path: Path) -> None:
     with pytest.raises(InventoryError) as info:
         load_yaml(path, error=InventoryError)
     assert info.value.location == Location(str(path), 2, 1)
+
+
+INVENTORY = Wording(syntax="invalid YAML: ", refused="invalid YAML: ", first_column=False)
+
+
+def test_wording_prefixes_refusals_and_can_omit_the_first_column() -> None:
+    with pytest.raises(InventoryError) as info:
+        parse_yaml("a: 1\nb: 2\na: 3\n", "f.yml", error=InventoryError, wording=INVENTORY)
+    assert str(info.value) == "f.yml:3:1: invalid YAML: duplicate key 'a' (first at line 1)"
+    with pytest.raises(WorkflowError) as info:
+        parse_yaml("a: 1\n---\nb: 2\n", "f.yml", kind="inventory file", wording=INVENTORY)
+    assert str(info.value) == ("f.yml:2:1: invalid YAML: an inventory file holds a single YAML "
+                               "document; found a second one")
+
+
+def test_wording_prefixes_syntax_errors() -> None:
+    with pytest.raises(WorkflowError) as info:
+        parse_yaml("a: [1, 2\nb: 3\n", "f.yml", wording=INVENTORY)
+    assert str(info.value).startswith("f.yml:2:2: invalid YAML: expected ',' or ']'")
+    with pytest.raises(WorkflowError) as info:
+        parse_yaml("a: \x07\n", "f.yml", wording=INVENTORY)
+    assert str(info.value) == "f.yml:1:4: invalid YAML: character 0x07 is not allowed"
