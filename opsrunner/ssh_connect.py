@@ -63,7 +63,10 @@ def open_client(host: Host, options: ConnectOptions) -> paramiko.SSHClient:
     try:
         client.connect(
             host.hostname, port=host.port, username=login_name(host), password=host.password,
-            pkey=pkey, sock=sock, timeout=timeout, banner_timeout=timeout, auth_timeout=timeout,
+            # `timeout` bounds the whole negotiation here (the socket is already connected):
+            # longer than the banner timeout so that a silent server reports its banner.
+            pkey=pkey, sock=sock, timeout=2 * timeout, banner_timeout=timeout,
+            auth_timeout=timeout,
             channel_timeout=timeout, allow_agent=not (host.ssh_key or host.password),
             look_for_keys=not (host.ssh_key or host.password),
             transport_factory=transport_factory)
@@ -132,6 +135,8 @@ def _handshake_failure(exc: Exception, timeout: float) -> str:
         return f"no SSH banner within {timeout:g}s (is an SSH server listening there?)"
     if "banner" in str(exc):
         return "the server closed the connection before sending its SSH banner"
+    if str(exc) == "No existing session":  # paramiko's words when negotiation timed out
+        return f"SSH negotiation did not finish within {2 * timeout:g}s"
     return f"SSH handshake failed: {exc or type(exc).__name__}"
 
 

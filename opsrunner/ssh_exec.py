@@ -3,7 +3,8 @@
 The remote line first prints ``<tag> pid <n>`` on stderr (``tag`` is random per command),
 so that a timeout can kill the command's whole process group. With a sudo password, sudo
 runs with the prompt ``<tag> password:`` and the command prints ``<tag> ready`` once sudo
-let it through. The password is sent only when that prompt appears, and the env preamble
+let it through. The password is sent only when that prompt appears (or a PAM prompt that
+ends in ``password:``, which sudo shows instead when its sudoers say so), and the env preamble
 and stdin only after ``ready``: when sudo needs no password (NOPASSWD, cached credentials)
 nothing secret is left on the command's stdin. Control lines are removed from stderr.
 """
@@ -11,6 +12,7 @@ nothing secret is left on the command's stdin. Control lines are removed from st
 from __future__ import annotations
 
 import contextlib
+import re
 import secrets
 import select
 import shlex
@@ -24,6 +26,7 @@ import paramiko
 from opsrunner import remote_shell
 
 _CHUNK = 65536
+_PAM_PROMPT = re.compile(rb"(?i)password[^\n]*:\s*$")
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,9 @@ class ChannelCommand:
                 text = bytes(self._pending[:newline])
                 del self._pending[:newline + 1]
                 self._take_line(text)
+            elif self.sudo_password is not None and _PAM_PROMPT.search(self._pending):
+                self._pending.clear()
+                self._answer_prompt()
             else:
                 break
         if self._gate_open:

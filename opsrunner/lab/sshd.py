@@ -1,0 +1,230 @@
+"""Launch a real OpenSSH ``sshd`` for one lab host on a loopback address.
+
+Each :class:`SshdHost` owns a state folder holding its host keys, ``sshd_config``,
+``authorized_keys``, pid file and log. It accepts public-key logins only, for any local
+user whose key is in its ``authorized_keys`` file (root included).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from types import TracebackType
+
+from opsrunner.errors import OpsrunnerError
+
+SSHD = "/usr/sbin/sshd"
+HOST_KEY_TYPES = ("ed25519", "rsa")
+_SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+class LabServerError(OpsrunnerError):
+    """A lab server could not be set up or started; the message carries its log tail."""
+
+
+def free_port(address: str) -> int:
+    """A TCP port that is free on ``address`` right now (the kernel's pick)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((address, 0))
+        return int(sock.getsockname()[1])
+
+
+def client_key(folder: Path) -> Path:
+    """The ed25519 client key of ``folder`` (``client_ed25519`` + ``.pub``), made once."""
+    key = folder / "client_ed25519"
+    if not key.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        _keygen(key, "ed25519", "opsrunner-lab-client")
+    return key
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+class SshdHost:
+    """A real sshd listening on ``address:port``, with its state in ``folder/name``.
+
+    :param path_prefix: when given, sessions get ``PATH=prefix:/usr/sbin:/usr/bin:/sbin:/bin``
+        (lab tools first).
+    """
+
+    def __init__(self, folder: Path, name: str, address: str, port: int, *,
+                 path_prefix: str | None = None, start_timeout: float = 10.0) -> None:
+        self.name = name
+        self.address = address
+        self.port = port
+        self.folder = folder / name
+        self.path_prefix = path_prefix
+        self.start_timeout = start_timeout
+        self.config_path = self.folder / "sshd_config"
+        self.log_path = self.folder / "sshd.log"
+        self.authorized_keys = self.folder / "authorized_keys"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The listening sshd's process id while started."""
+        return self._proc.pid if self._proc is not None else None
+
+    def host_key_path(self, key_type: str) -> Path:
+        return self.folder / f"ssh_host_{key_type}_key"
+
+    def authorize(self, public_key: str) -> None:
+        """Allow logins with ``public_key`` (one ``type base64 [comment]`` line)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with self.authorized_keys.open("a", encoding="utf-8") as fh:
+            fh.write(public_key.strip() + "\n")
+        self.authorized_keys.chmod(0o644)
+
+    def start(self) -> None:
+        """Generate missing host keys, write the config, start sshd, wait for its banner."""
+        if self.is_running():
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for key_type in HOST_KEY_TYPES:
+            if not self.host_key_path(key_type).exists():
+                _keygen(self.host_key_path(key_type), key_type, f"{self.name} host key")
+        self.authorized_keys.touch(mode=0o644)
+        self.config_path.write_text(self._config(), encoding="utf-8")
+        Path("/run/sshd").mkdir(mode=0o755, parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self._proc = subprocess.Popen(
+                [SSHD, "-D", "-f", str(self.config_path), "-E", str(self.log_path)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+        self._wait_for_banner()
+
+    def is_running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def stop(self) -> None:
+        """Stop the listener and the per-connection sshd processes it forked. Idempotent."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        sessions = _child_pids(proc.pid)
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        _terminate_all(sessions)
+
+    def session_pids(self) -> list[int]:
+        """The per-connection sshd processes forked by the listener (one per client)."""
+        return _child_pids(self._proc.pid) if self.is_running() and self._proc else []
+
+    def rotate_host_keys(self) -> None:
+        """Replace every host key with a new one and restart (a "changed host key")."""
+        self.stop()
+        for key_type in HOST_KEY_TYPES:
+            for path in (self.host_key_path(key_type), _pub(self.host_key_path(key_type))):
+                path.unlink(missing_ok=True)
+        self.start()
+
+    def known_hosts_line(self) -> str:
+        """The known_hosts lines (``[address]:port type key``) of all host keys."""
+        name = self.address if self.port == 22 else f"[{self.address}]:{self.port}"
+        lines = []
+        for key_type in HOST_KEY_TYPES:
+            algorithm, data = _pub(self.host_key_path(key_type)).read_text().split()[:2]
+            lines.append(f"{name} {algorithm} {data}\n")
+        return "".join(lines)
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log)"
+
+    def __enter__(self) -> SshdHost:
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    def _config(self) -> str:
+        lines = [
+            f"ListenAddress {self.address}:{self.port}",
+            *(f"HostKey {self.host_key_path(t)}" for t in HOST_KEY_TYPES),
+            f"PidFile {self.folder / 'sshd.pid'}",
+            f"AuthorizedKeysFile {self.authorized_keys}",
+            "PubkeyAuthentication yes",
+            "PasswordAuthentication no",
+            "KbdInteractiveAuthentication no",
+            "PermitRootLogin prohibit-password",
+            "StrictModes no",
+            "UsePAM no",
+            # No AcceptEnv line: sshd then accepts no client environment at all.
+            "Subsystem sftp internal-sftp",
+            "LogLevel ERROR",
+        ]
+        if self.path_prefix:
+            lines.append(f"SetEnv PATH={self.path_prefix}:{_SYSTEM_PATH}")
+        return "\n".join(lines) + "\n"
+
+    def _wait_for_banner(self) -> None:
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if self._proc is None or self._proc.poll() is not None:
+                break
+            try:
+                with socket.create_connection((self.address, self.port), timeout=1) as sock:
+                    if sock.recv(4).startswith(b"SSH-"):
+                        sock.sendall(b"SSH-2.0-opsrunner-probe\r\n")  # a polite hang-up
+                        return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise LabServerError(f"sshd {self.name} did not start on {self.address}:{self.port}; "
+                             f"log {self.log_path}:\n{self.log_tail()}")
+
+
+def _keygen(path: Path, key_type: str, comment: str) -> None:
+    bits = ["-b", "2048"] if key_type == "rsa" else []
+    done = subprocess.run(["ssh-keygen", "-q", "-t", key_type, *bits, "-N", "", "-C", comment,
+                           "-f", str(path)], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise LabServerError(f"ssh-keygen -t {key_type} -f {path} failed: {done.stderr.strip()}")
+
+
+def _pub(key: Path) -> Path:
+    return key.with_name(key.name + ".pub")
+
+
+def _child_pids(parent: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(fields[1]) == parent:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _terminate_all(pids: list[int], grace: float = 3.0) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while any(pid_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for pid in pids:
+        if pid_alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
