@@ -14,18 +14,16 @@ from typing import Any, NoReturn
 
 from opsrunner.errors import InventoryError, Location
 from opsrunner.secrets import is_secret_ref, read_secret
-from opsrunner.yamlsrc import Place, Wording, load_yaml
-
-YAML_WORDING = Wording(syntax="invalid YAML: ", refused="invalid YAML: ", first_column=False)
+from opsrunner.yamlsrc import Place, load_yaml
 
 
 def load(file: Path) -> tuple[Any, Place]:
     """The one YAML document in ``file`` (``None`` when empty) and the place of its root.
 
-    :raises InventoryError: unreadable file or invalid YAML, worded "invalid YAML: ...".
+    :raises InventoryError: unreadable file or invalid YAML (e.g. "YAML syntax error: ...").
     """
     data, positions = load_yaml(file, kind="inventory file", error=InventoryError,
-                                wording=YAML_WORDING, empty_ok=True)
+                                empty_ok=True)
     return data, Place(positions)
 
 

@@ -4,8 +4,8 @@
 :class:`Positions` table keyed by *key paths*: the tuple of mapping keys and list indexes
 leading from the document root to a value, e.g. ``("steps", 2, "with", "cmd")``. The root
 is ``()``; a :class:`Place` walks those paths. Duplicate keys, unknown tags, recursive aliases
-and syntax errors are refused with an error carrying ``file:line:column`` (1-based), worded as the
-caller's :class:`Wording` says.
+and syntax errors are refused with an error carrying ``file:line:column`` (1-based): a syntax
+error reads ``YAML syntax error: <problem>``; a duplicate key names where it was first written.
 """
 
 from __future__ import annotations
@@ -73,28 +73,12 @@ class Place:
         return self.positions.value(self.path)
 
 
-@dataclass(frozen=True)
-class Wording:
-    """How problems with a document's content are worded.
-
-    A syntax error reads ``<syntax><problem>``; a well-formed document that is refused (duplicate
-    key, unsupported tag, second document, ...) ``<refused><problem>``. ``first_column`` adds the
-    column to a duplicate key's "(first at line N)".
-    """
-
-    syntax: str = "YAML syntax error: "
-    refused: str = ""
-    first_column: bool = True
-
-
 def load_yaml(path: str | Path, *, kind: str = "YAML file",
-              error: type[UsageError] = WorkflowError, wording: Wording = Wording(),
-              empty_ok: bool = False) -> tuple[Any, Positions]:
+              error: type[UsageError] = WorkflowError, empty_ok: bool = False) -> tuple[Any, Positions]:
     """Read the single YAML document in ``path``.
 
     :param kind: what the file is, for messages ("empty workflow").
     :param error: the UsageError subclass raised for every problem.
-    :param wording: how problems with the content are worded.
     :param empty_ok: return ``None`` for an empty (or null) document instead of refusing it.
     """
     source = str(path)
@@ -109,42 +93,41 @@ def load_yaml(path: str | Path, *, kind: str = "YAML file",
         bad = raw[exc.start]
         raise error(f"{kind} is not valid UTF-8 (byte 0x{bad:02x})", where) from None
     return parse_yaml(text.removeprefix("\ufeff"), source, kind=kind, error=error,
-                      wording=wording, empty_ok=empty_ok)
+                      empty_ok=empty_ok)
 
 
 def parse_yaml(text: str, source: str, *, kind: str = "YAML file",
-               error: type[UsageError] = WorkflowError, wording: Wording = Wording(),
-               empty_ok: bool = False) -> tuple[Any, Positions]:
+               error: type[UsageError] = WorkflowError, empty_ok: bool = False) -> tuple[Any, Positions]:
     """Like :func:`load_yaml` for ``text`` read from ``source`` (the file name in locations)."""
     try:
         loader = yaml.SafeLoader(text)  # the pure-Python reader counts columns in characters
     except yaml.reader.ReaderError as exc:
-        raise _reader_error(exc, text, source, error, wording) from None
+        raise _reader_error(exc, text, source, error) from None
     try:
         node = loader.get_single_node()
-        builder = _Builder(loader, source, wording.first_column)
+        builder = _Builder(loader, source)
         data = None if node is None else builder.build(node, ())
         if data is None and not empty_ok:
             where = _mark_location(node.start_mark, source) if node else Location(source, 1, 1)
             raise error(f"empty {kind}", where)
         return data, Positions(source, builder.keys, builder.values)
     except _Problem as exc:
-        raise error(f"{wording.refused}{exc}", _mark_location(exc.mark, source)) from None
+        raise error(str(exc), _mark_location(exc.mark, source)) from None
     except yaml.MarkedYAMLError as exc:
-        raise _syntax_error(exc, source, kind, error, wording) from None
+        raise _syntax_error(exc, source, kind, error) from None
     except yaml.reader.ReaderError as exc:
-        raise _reader_error(exc, text, source, error, wording) from None
+        raise _reader_error(exc, text, source, error) from None
     finally:
         loader.dispose()
 
 
 def _syntax_error(exc: yaml.MarkedYAMLError, source: str, kind: str,
-                  error: type[UsageError], wording: Wording) -> UsageError:
+                  error: type[UsageError]) -> UsageError:
     mark = exc.problem_mark or exc.context_mark
     where = _mark_location(mark, source) if mark else Location(source)
     if exc.problem == "but found another document":
         article = "an" if kind[:1].lower() in tuple("aeiou") else "a"
-        return error(f"{wording.refused}{article} {kind} holds a single YAML document; found a "
+        return error(f"{article} {kind} holds a single YAML document; found a "
                      "second one", where)
     problem = exc.problem or exc.context or "invalid YAML"
     context = ""
@@ -154,14 +137,14 @@ def _syntax_error(exc: yaml.MarkedYAMLError, source: str, kind: str,
         if start is not None and mark is not None and start.line != mark.line:
             context += f" started at line {start.line + 1}, column {start.column + 1}"
         context += ")"
-    return error(f"{wording.syntax}{problem}{context}", where)
+    return error(f"YAML syntax error: {problem}{context}", where)
 
 
 def _reader_error(exc: yaml.reader.ReaderError, text: str, source: str,
-                  error: type[UsageError], wording: Wording) -> UsageError:
+                  error: type[UsageError]) -> UsageError:
     where = _offset_location(text.encode("utf-8"), len(text[:exc.position].encode()), source)
     code = exc.character if isinstance(exc.character, int) else ord(exc.character)
-    return error(f"{wording.syntax}character 0x{code:02x} is not allowed", where)
+    return error(f"YAML syntax error: character 0x{code:02x} is not allowed", where)
 
 
 class _Problem(Exception):
@@ -175,10 +158,9 @@ class _Problem(Exception):
 class _Builder:
     """Turns a composed node tree into plain values, recording positions by key path."""
 
-    def __init__(self, loader: yaml.SafeLoader, source: str, first_column: bool) -> None:
+    def __init__(self, loader: yaml.SafeLoader, source: str) -> None:
         self.loader = loader
         self.source = source
-        self.first_column = first_column
         self.keys: dict[KeyPath, Location] = {}
         self.values: dict[KeyPath, Location] = {}
         self._active: set[int] = set()
@@ -212,9 +194,8 @@ class _Builder:
             key = self._key(key_node)
             if key in seen:
                 first = seen[key]
-                column = f", column {first.column + 1}" if self.first_column else ""
-                raise _Problem(f"duplicate key {key!r} (first at line {first.line + 1}{column})",
-                               key_node.start_mark)
+                raise _Problem(f"duplicate key {key!r} (first at line {first.line + 1}, "
+                               f"column {first.column + 1})", key_node.start_mark)
             seen[key] = key_node.start_mark
         self.loader.flatten_mapping(node)  # resolves "<<" merge keys; explicit keys win
         result: dict[Any, Any] = {}

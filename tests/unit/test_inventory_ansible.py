@@ -227,7 +227,7 @@ class TestErrors:
 
     def test_invalid_yaml(self, tmp_path: Path) -> None:
         file = write(tmp_path, "all:\n  hosts: {a: \n")
-        assert error(file).startswith(f"{file}:3:1: invalid YAML: ")
+        assert error(file).startswith(f"{file}:3:1: YAML syntax error: ")
 
     def test_missing_secret_env(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv("OPS_TEST_NOPE", raising=False)

@@ -308,9 +308,9 @@ class TestErrors:
 
     def test_invalid_yaml(self, tmp_path: Path) -> None:
         folder = write(tmp_path / "inv", hosts="a:\n  port: [1\n")
-        assert error(folder).startswith(f"{folder / 'hosts.yaml'}:3:1: invalid YAML: ")
+        assert error(folder).startswith(f"{folder / 'hosts.yaml'}:3:1: YAML syntax error: ")
 
     def test_duplicate_host(self, tmp_path: Path) -> None:
         folder = write(tmp_path / "inv", hosts="a:\nb:\na:\n")
-        assert error(folder) == (f"{at(folder, 'hosts.yaml', 3, 1)}: invalid YAML: duplicate "
-                                 "key 'a' (first at line 1)")
+        assert error(folder) == (f"{at(folder, 'hosts.yaml', 3, 1)}: duplicate key 'a' "
+                                 "(first at line 1, column 1)")

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from opsrunner.errors import InventoryError, Location, WorkflowError
-from opsrunner.yamlsrc import Place, Positions, Wording, load_yaml, parse_yaml
+from opsrunner.yamlsrc import Place, Positions, load_yaml, parse_yaml
 
 
 def parse(text: str) -> tuple[Any, Positions]:
@@ -183,23 +183,16 @@ def test_error_class_is_chosen_by_the_caller(tmp_path: Path) -> None:
     assert info.value.location == Location(str(path), 2, 1)
 
 
-INVENTORY = Wording(syntax="invalid YAML: ", refused="invalid YAML: ", first_column=False)
-
-
-def test_wording_prefixes_refusals_and_can_omit_the_first_column() -> None:
+def test_inventory_file_duplicate_key_names_both_positions(tmp_path: Path) -> None:
+    path = tmp_path / "hosts.yaml"
+    path.write_text("a:\nb:\na:\n")
     with pytest.raises(InventoryError) as info:
-        parse_yaml("a: 1\nb: 2\na: 3\n", "f.yml", error=InventoryError, wording=INVENTORY)
-    assert str(info.value) == "f.yml:3:1: invalid YAML: duplicate key 'a' (first at line 1)"
-    with pytest.raises(WorkflowError) as info:
-        parse_yaml("a: 1\n---\nb: 2\n", "f.yml", kind="inventory file", wording=INVENTORY)
-    assert str(info.value) == ("f.yml:2:1: invalid YAML: an inventory file holds a single YAML "
-                               "document; found a second one")
+        load_yaml(path, kind="inventory file", error=InventoryError, empty_ok=True)
+    assert str(info.value) == f"{path}:3:1: duplicate key 'a' (first at line 1, column 1)"
 
 
-def test_wording_prefixes_syntax_errors() -> None:
+def test_second_document_names_the_kind() -> None:
     with pytest.raises(WorkflowError) as info:
-        parse_yaml("a: [1, 2\nb: 3\n", "f.yml", wording=INVENTORY)
-    assert str(info.value).startswith("f.yml:2:2: invalid YAML: expected ',' or ']'")
-    with pytest.raises(WorkflowError) as info:
-        parse_yaml("a: \x07\n", "f.yml", wording=INVENTORY)
-    assert str(info.value) == "f.yml:1:4: invalid YAML: character 0x07 is not allowed"
+        parse_yaml("a: 1\n---\nb: 2\n", "f.yml", kind="inventory file")
+    assert str(info.value) == ("f.yml:2:1: an inventory file holds a single YAML document; "
+                               "found a second one")
