@@ -41,7 +41,25 @@ def common_options(f: F) -> F:
     return f
 
 
-@click.group(epilog=EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """Click's group, with opsrunner's exit codes: usage errors exit 1 (click's default is 2,
+    which opsrunner reserves for "some host failed"), Ctrl-C exits 130."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(1)
+        except click.exceptions.Abort:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=_Main, epilog=EXIT_CODES,
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="opsrunner")
 def main() -> None:
     """Run operations workflows on an Oracle Linux Virtualization Manager (oVirt 4.5) estate."""
@@ -139,9 +157,88 @@ def inventory_cmd(inventory: str | None, limit: str | None, plugin_dirs: tuple[s
 
 
 def _need_inventory(inventory: str | None) -> str:
+    """The inventory to use: -i, $OPSRUNNER_INVENTORY, else the lab's (the embedded default)."""
     if inventory:
         return inventory
-    raise click.UsageError(f"no inventory: give -i PATH or set ${INVENTORY_ENV}")
+    from opsrunner.lab.layout import default_lab_dir
+
+    lab_inventory = default_lab_dir() / "inventory"
+    if (lab_inventory / "hosts.yaml").exists():
+        return str(lab_inventory)
+    raise click.UsageError(f"no inventory: give -i PATH, set ${INVENTORY_ENV}, or start the "
+                           f"lab with `opsrunner lab up`")
+
+
+@main.group()
+def lab() -> None:
+    """The lab: a local OLVM estate of real servers on loopback (the default inventory)."""
+
+
+def _lab_dir(path: str | None) -> Path:
+    from opsrunner.lab.layout import default_lab_dir
+
+    return Path(path).resolve() if path else default_lab_dir()
+
+
+@lab.command("up")
+@click.option("--dir", "folder", type=click.Path(file_okay=False),
+              help="Lab folder (default: $OPSRUNNER_LAB_DIR or ~/.local/state/opsrunner/lab).")
+@click.option("--kvm-hosts", type=click.IntRange(1, 80), default=None,
+              help="Number of KVM hosts (default: as before, else 2).")
+def lab_up(folder: str | None, kvm_hosts: int | None) -> None:
+    """Create and start the lab (idempotent); print the inventory path."""
+    import time
+
+    from opsrunner.lab import manager
+
+    def action() -> int:
+        started = time.monotonic()
+        layout = manager.up(_lab_dir(folder), kvm_hosts)
+        click.echo(f"lab up in {time.monotonic() - started:.1f}s; inventory:", err=True)
+        click.echo(str(layout.inventory))
+        return 0
+
+    sys.exit(_guard(action))
+
+
+@lab.command("status")
+@click.option("--dir", "folder", type=click.Path(file_okay=False))
+def lab_status(folder: str | None) -> None:
+    """Each host and service, up or down, with its address and ports (exit 3 if any is down)."""
+    from opsrunner.lab import manager
+
+    def action() -> int:
+        from rich.console import Console
+        from rich.table import Table
+        from rich.text import Text
+
+        rows = manager.status(_lab_dir(folder))
+        table = Table("host", "service", "state", "address", "ports", "pid")
+        for row in rows:
+            table.add_row(row.host, row.service,
+                          Text("up" if row.active else "down",
+                               style="green" if row.active else "red"),
+                          row.address, ", ".join(f"{k} {v}" for k, v in row.ports.items()),
+                          str(row.pid or "-"))
+        Console().print(table)
+        return 0 if rows and all(r.active for r in rows) else 3
+
+    sys.exit(_guard(action))
+
+
+@lab.command("down")
+@click.option("--dir", "folder", type=click.Path(file_okay=False))
+@click.option("--purge", is_flag=True, help="Also delete the lab folder.")
+def lab_down(folder: str | None, purge: bool) -> None:
+    """Stop every lab service and sshd (and with --purge delete the lab)."""
+    from opsrunner.lab import manager
+
+    def action() -> int:
+        stopped = manager.down(_lab_dir(folder), purge)
+        click.echo(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
+        return 0
+
+    sys.exit(_guard(action))
 
 
 def _guard(action: Callable[[], int]) -> int:

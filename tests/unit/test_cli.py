@@ -124,3 +124,21 @@ def test_bad_extra_var(cli, write_workflow, local_inventory):
     code, _, err = cli("run", str(wf), "-i", str(local_inventory()), "-e", "no-equals")
     assert code == 1
     assert "KEY=VALUE" in err
+
+
+def test_click_usage_errors_exit_1_not_2(cli):
+    code, _, err = cli("run", "--no-such-option")
+    assert code == 1
+    assert "No such option" in err
+
+
+def test_run_without_inventory_or_lab_is_usage_error(cli, write_workflow, monkeypatch, tmp_path):
+    monkeypatch.setenv("OPSRUNNER_LAB_DIR", str(tmp_path / "no-lab"))
+    monkeypatch.delenv("OPSRUNNER_INVENTORY", raising=False)
+    wf = write_workflow("""
+        name: x
+        steps: [{name: s, task: command, with: {cmd: "true"}}]
+    """)
+    code, _, err = cli("run", str(wf))
+    assert code == 1
+    assert "opsrunner lab up" in err
