@@ -39,8 +39,9 @@ class LocalConnection:
         except subprocess.TimeoutExpired:
             _kill_group(proc)
             out, err = proc.communicate()
-            return CommandResult(command, -1, _text(out),
-                                 _text(err) + f"\ncommand timed out after {timeout:.0f}s")
+            note = f"command timed out after {timeout:g}s and was killed"
+            text = _text(err)
+            return CommandResult(command, -1, _text(out), f"{text}\n{note}" if text else note)
         return CommandResult(command, proc.returncode, _text(out), _text(err))
 
     def put(self, data: bytes, path: str, *, mode: int | None = None, sudo: bool = False) -> None:

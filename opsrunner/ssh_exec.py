@@ -26,6 +26,7 @@ import paramiko
 from opsrunner import remote_shell
 
 _CHUNK = 65536
+_POLL = 0.2  # seconds between buffer checks when no wake-up came
 _PAM_PROMPT = re.compile(rb"(?i)password[^\n]*:\s*$")
 
 
@@ -90,7 +91,9 @@ class ChannelCommand:
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 return self._timed_out()
-            select.select([wakeup], [], [], remaining)
+            # paramiko's channel pipe can miss a wake-up when stdout and stderr data race,
+            # so the wait is bounded and the buffers are checked again anyway.
+            select.select([wakeup], [], [], _POLL if remaining is None else min(remaining, _POLL))
             self._drain()
         remaining = None if deadline is None else max(deadline - time.monotonic(), 0)
         if not self.channel.status_event.wait(remaining):

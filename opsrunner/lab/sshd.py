@@ -7,24 +7,18 @@ user whose key is in its ``authorized_keys`` file (root included).
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
 from types import TracebackType
 
-from opsrunner.errors import OpsrunnerError
+from opsrunner.lab.daemon import LabServerError
+from opsrunner.lab.processes import child_pids, term_when_parent_dies, terminate_all
 
 SSHD = "/usr/sbin/sshd"
 HOST_KEY_TYPES = ("ed25519", "rsa")
 _SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
-
-
-class LabServerError(OpsrunnerError):
-    """A lab server could not be set up or started; the message carries its log tail."""
 
 
 def free_port(address: str) -> int:
@@ -43,30 +37,25 @@ def client_key(folder: Path) -> Path:
     return key
 
 
-def pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists and is not a zombie."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
 class SshdHost:
     """A real sshd listening on ``address:port``, with its state in ``folder/name``.
 
     :param path_prefix: when given, sessions get ``PATH=prefix:/usr/sbin:/usr/bin:/sbin:/bin``
         (lab tools first).
+    :param die_with_parent: sshd gets SIGTERM when the thread that started it dies (for test
+        fixtures: a killed test run leaves no server behind).
     """
 
     def __init__(self, folder: Path, name: str, address: str, port: int, *,
-                 path_prefix: str | None = None, start_timeout: float = 10.0) -> None:
+                 path_prefix: str | None = None, start_timeout: float = 10.0,
+                 die_with_parent: bool = False) -> None:
         self.name = name
         self.address = address
         self.port = port
         self.folder = folder / name
         self.path_prefix = path_prefix
         self.start_timeout = start_timeout
+        self.die_with_parent = die_with_parent
         self.config_path = self.folder / "sshd_config"
         self.log_path = self.folder / "sshd.log"
         self.authorized_keys = self.folder / "authorized_keys"
@@ -87,10 +76,16 @@ class SshdHost:
             fh.write(public_key.strip() + "\n")
         self.authorized_keys.chmod(0o644)
 
-    def start(self) -> None:
-        """Generate missing host keys, write the config, start sshd, wait for its banner."""
-        if self.is_running():
+    def authorize_once(self, public_key: str) -> None:
+        """:meth:`authorize` unless ``public_key`` is already allowed."""
+        wanted = public_key.split()[:2]
+        listed = self.authorized_keys.read_text() if self.authorized_keys.exists() else ""
+        if any(line.split()[:2] == wanted for line in listed.splitlines()):
             return
+        self.authorize(public_key)
+
+    def prepare(self) -> None:
+        """Generate missing host keys and write the config (everything but starting)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         for key_type in HOST_KEY_TYPES:
             if not self.host_key_path(key_type).exists():
@@ -98,10 +93,32 @@ class SshdHost:
         self.authorized_keys.touch(mode=0o644)
         self.config_path.write_text(self._config(), encoding="utf-8")
         Path("/run/sshd").mkdir(mode=0o755, parents=True, exist_ok=True)
+
+    def argv(self) -> list[str]:
+        """The command line that runs this sshd in the foreground (after :meth:`prepare`)."""
+        return [SSHD, "-D", "-f", str(self.config_path), "-E", str(self.log_path)]
+
+    def answers(self) -> bool:
+        """Whether an SSH server answers on ``address:port`` now (it sends its banner)."""
+        try:
+            with socket.create_connection((self.address, self.port), timeout=1) as sock:
+                if not sock.recv(4).startswith(b"SSH-"):
+                    return False
+                sock.sendall(b"SSH-2.0-opsrunner-probe\r\n")  # a polite hang-up
+                return True
+        except OSError:
+            return False
+
+    def start(self) -> None:
+        """:meth:`prepare`, start sshd as a child process, wait for its banner."""
+        if self.is_running():
+            return
+        self.prepare()
         with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(
-                [SSHD, "-D", "-f", str(self.config_path), "-E", str(self.log_path)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+                self.argv(), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                start_new_session=True,
+                preexec_fn=term_when_parent_dies if self.die_with_parent else None)
         self._wait_for_banner()
 
     def is_running(self) -> bool:
@@ -112,18 +129,18 @@ class SshdHost:
         proc, self._proc = self._proc, None
         if proc is None:
             return
-        sessions = _child_pids(proc.pid)
+        sessions = child_pids(proc.pid)
         proc.terminate()
         try:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        _terminate_all(sessions)
+        terminate_all(sessions)
 
     def session_pids(self) -> list[int]:
         """The per-connection sshd processes forked by the listener (one per client)."""
-        return _child_pids(self._proc.pid) if self.is_running() and self._proc else []
+        return child_pids(self._proc.pid) if self.is_running() and self._proc else []
 
     def rotate_host_keys(self) -> None:
         """Replace every host key with a new one and restart (a "changed host key")."""
@@ -178,16 +195,10 @@ class SshdHost:
 
     def _wait_for_banner(self) -> None:
         deadline = time.monotonic() + self.start_timeout
-        while time.monotonic() < deadline:
-            if self._proc is None or self._proc.poll() is not None:
-                break
-            try:
-                with socket.create_connection((self.address, self.port), timeout=1) as sock:
-                    if sock.recv(4).startswith(b"SSH-"):
-                        sock.sendall(b"SSH-2.0-opsrunner-probe\r\n")  # a polite hang-up
-                        return
-            except OSError:
-                time.sleep(0.05)
+        while time.monotonic() < deadline and self.is_running():
+            if self.answers():
+                return
+            time.sleep(0.05)
         self.stop()
         raise LabServerError(f"sshd {self.name} did not start on {self.address}:{self.port}; "
                              f"log {self.log_path}:\n{self.log_tail()}")
@@ -203,28 +214,3 @@ def _keygen(path: Path, key_type: str, comment: str) -> None:
 
 def _pub(key: Path) -> Path:
     return key.with_name(key.name + ".pub")
-
-
-def _child_pids(parent: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        if int(fields[1]) == parent:
-            found.append(int(stat.parent.name))
-    return found
-
-
-def _terminate_all(pids: list[int], grace: float = 3.0) -> None:
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while any(pid_alive(p) for p in pids) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    for pid in pids:
-        if pid_alive(pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)

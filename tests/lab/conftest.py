@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 from sshd_lab import LabUser, SshdLab
 
-from opsrunner.lab.sshd import SshdHost, client_key, free_port, pid_alive
+from opsrunner.lab.processes import pid_alive
+from opsrunner.lab.sshd import SshdHost, client_key, free_port
 
 ADDRESSES = ("127.0.0.11", "127.0.0.12", "127.0.0.13")
 
@@ -39,7 +40,7 @@ def _pub(key: Path) -> str:
 
 
 def _start(folder: Path, name: str, address: str, key: Path) -> SshdHost:
-    server = SshdHost(folder, name, address, free_port(address))
+    server = SshdHost(folder, name, address, free_port(address), die_with_parent=True)
     server.authorize(_pub(key))
     server.start()
     return server

@@ -130,6 +130,14 @@ def test_no_prompt_means_the_password_is_never_sent() -> None:
     assert channel.sent == b"data"
 
 
+def test_an_untagged_pam_password_prompt_is_answered_too() -> None:
+    channel = FakeChannel([("err", f"{TAG} pid 7\nEnter LDAP Password: ".encode(), None),
+                           ("err", f"{TAG} ready\n".encode(), "password"),
+                           ("out", b"ok", "stdin")])
+    assert run(channel, password="pw", payload=b"env") == (0, b"ok", b"")
+    assert channel.sent == b"pw\nenv"
+
+
 def test_a_second_prompt_closes_stdin_instead_of_resending() -> None:
     channel = FakeChannel([("err", f"{TAG} pid 7\n{TAG} password:".encode(), None),
                            ("err", f"Sorry, try again.\n{TAG} password:".encode(), "password"),
