@@ -1,13 +1,14 @@
 # Set-up and checks. Every target installs what it needs on a fresh Debian machine (as root).
 VENV ?= .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := openssh-server openssh-client sudo python3-venv
+APT_PACKAGES := openssh-server openssh-client sudo python3-venv postgresql-15 apache2
 .PHONY: deps venv test unit lint demo clean
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  for s in apache2 postgresql; do service $$s stop >/dev/null 2>&1 || true; done; fi
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)

@@ -1,0 +1,133 @@
+"""Where everything of a lab lives, and the addresses and ports its servers use.
+
+One folder holds a whole lab: ``state.json``, the client key and known_hosts, the
+inventory, and per host its sshd state, its ``bin/`` (lab tools first on PATH) and its
+``sysroot/`` (the file tree of its role). Servers listen on their host's own loopback
+address, so the engine's services keep their real port numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ENGINE = "engine"
+GUEST = "ol8-vm1"
+SSH_PORT = 2222
+ADDRESS_PREFIX = "127.0.80."
+LAB_DIR_ENV = "OPSRUNNER_LAB_DIR"
+
+# The engine host's service ports (as on a real engine; own loopback address, no clash).
+ENGINE_PORTS = {
+    "https": 443,
+    "http": 80,
+    "postgresql": 5432,
+    "ovirt-engine": 8702,  # the API simulator behind Apache (the real engine's AJP/HTTP side)
+    "ovirt-imageio": 54323,
+    "ovirt-imageio-control": 54324,
+    "ovirt-websocket-proxy": 6100,
+    "ovirt-provider-ovn": 35357,
+    "grafana-server": 3000,
+}
+
+
+@dataclass(frozen=True)
+class LabHost:
+    """One lab host: ``role`` is engine, kvm or guest."""
+
+    name: str
+    role: str
+    address: str
+    port: int = SSH_PORT
+
+
+def default_lab_dir() -> Path:
+    """``$OPSRUNNER_LAB_DIR``, else ``~/.local/state/opsrunner/lab``."""
+    env = os.environ.get(LAB_DIR_ENV)
+    if env:
+        return Path(env).expanduser().resolve()
+    return Path.home() / ".local" / "state" / "opsrunner" / "lab"
+
+
+class LabLayout:
+    """Paths and hosts of the lab in ``root`` (with ``kvm_hosts`` KVM hosts)."""
+
+    def __init__(self, root: Path, kvm_hosts: int = 2) -> None:
+        self.root = root.resolve()
+        self.kvm_hosts = kvm_hosts
+
+    @classmethod
+    def load(cls, root: Path) -> LabLayout:
+        """The layout recorded in ``root/state.json`` (defaults when there is none)."""
+        layout = cls(root)
+        try:
+            state = json.loads(layout.state_file.read_text())
+        except (FileNotFoundError, ValueError):
+            return layout
+        return cls(root, int(state.get("kvm_hosts", 2)))
+
+    def save(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.state_file.write_text(json.dumps({"kvm_hosts": self.kvm_hosts}) + "\n")
+
+    @property
+    def state_file(self) -> Path:
+        return self.root / "state.json"
+
+    @property
+    def client_key(self) -> Path:
+        return self.root / "keys" / "client_ed25519"
+
+    @property
+    def known_hosts(self) -> Path:
+        return self.root / "known_hosts"
+
+    @property
+    def inventory(self) -> Path:
+        return self.root / "inventory"
+
+    @property
+    def secrets(self) -> Path:
+        """Secret files the inventory points at (mode 0600)."""
+        return self.root / "secrets"
+
+    @property
+    def data(self) -> Path:
+        """Service data that is not part of a host's file tree (e.g. the API simulator state)."""
+        return self.root / "data"
+
+    def host_dir(self, name: str) -> Path:
+        return self.root / "hosts" / name
+
+    def sysroot(self, name: str) -> Path:
+        return self.host_dir(name) / "sysroot"
+
+    def bin_dir(self, name: str) -> Path:
+        return self.host_dir(name) / "bin"
+
+    def run_dir(self, name: str) -> Path:
+        """Pid files and unit state of the host's services."""
+        return self.host_dir(name) / "run"
+
+    def log_dir(self, name: str) -> Path:
+        return self.host_dir(name) / "log"
+
+    def hosts(self) -> list[LabHost]:
+        """engine, kvm1..kvmN, ol8-vm1 with their addresses."""
+        hosts = [LabHost(ENGINE, "engine", ADDRESS_PREFIX + "2")]
+        hosts += [LabHost(f"kvm{i}", "kvm", ADDRESS_PREFIX + str(10 + i))
+                  for i in range(1, self.kvm_hosts + 1)]
+        hosts.append(LabHost(GUEST, "guest", ADDRESS_PREFIX + "101"))
+        return hosts
+
+    def host(self, name: str) -> LabHost:
+        for host in self.hosts():
+            if host.name == name:
+                return host
+        raise KeyError(name)
+
+    @property
+    def engine_address(self) -> str:
+        return self.host(ENGINE).address
