@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from opsrunner.errors import OpsrunnerError
+from opsrunner.lab.processes import pid_alive, start_time
 
 # Daemons started by this process, kept so their Popen objects are not collected while they
 # run (they are meant to outlive the call that started them); stop() reaps them.
@@ -25,24 +26,6 @@ _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 
 class LabServerError(OpsrunnerError):
     """A lab server could not be set up, started or stopped; the message says why (log tail)."""
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists and is not a zombie."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-def start_time(pid: int) -> str:
-    """The kernel's start time of ``pid`` (clock ticks since boot), or "" if it is gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return ""
-    return stat.rsplit(")", 1)[1].split()[19]
 
 
 def log_tail(path: Path, lines: int = 20) -> str:

@@ -14,9 +14,18 @@ def pid_alive(pid: int) -> bool:
     """Whether process ``pid`` exists and is not a zombie."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def start_time(pid: int) -> str:
+    """The kernel's start time of ``pid`` (clock ticks since boot), or "" if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return ""
+    return stat.rsplit(")", 1)[1].split()[19]
 
 
 def child_pids(parent: int) -> list[int]:
