@@ -52,11 +52,16 @@ def default_lab_dir() -> Path:
 
 
 class LabLayout:
-    """Paths and hosts of the lab in ``root`` (with ``kvm_hosts`` KVM hosts)."""
+    """Paths and hosts of the lab in ``root`` (with ``kvm_hosts`` KVM hosts).
 
-    def __init__(self, root: Path, kvm_hosts: int = 2) -> None:
+    ``address_prefix`` (``127.0.80.`` by default) places the hosts: engine ``.2``, kvmN
+    ``.10+N``, the guest ``.101``; a second lab (the test suite's) uses another prefix.
+    """
+
+    def __init__(self, root: Path, kvm_hosts: int = 2, address_prefix: str = ADDRESS_PREFIX) -> None:
         self.root = root.resolve()
         self.kvm_hosts = kvm_hosts
+        self.address_prefix = address_prefix
 
     @classmethod
     def load(cls, root: Path) -> LabLayout:
@@ -66,11 +71,13 @@ class LabLayout:
             state = json.loads(layout.state_file.read_text())
         except (FileNotFoundError, ValueError):
             return layout
-        return cls(root, int(state.get("kvm_hosts", 2)))
+        return cls(root, int(state.get("kvm_hosts", 2)),
+                   str(state.get("address_prefix", ADDRESS_PREFIX)))
 
     def save(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        self.state_file.write_text(json.dumps({"kvm_hosts": self.kvm_hosts}) + "\n")
+        self.state_file.write_text(json.dumps({"kvm_hosts": self.kvm_hosts,
+                                               "address_prefix": self.address_prefix}) + "\n")
 
     @property
     def state_file(self) -> Path:
@@ -116,10 +123,11 @@ class LabLayout:
 
     def hosts(self) -> list[LabHost]:
         """engine, kvm1..kvmN, ol8-vm1 with their addresses."""
-        hosts = [LabHost(ENGINE, "engine", ADDRESS_PREFIX + "2")]
-        hosts += [LabHost(f"kvm{i}", "kvm", ADDRESS_PREFIX + str(10 + i))
+        prefix = self.address_prefix
+        hosts = [LabHost(ENGINE, "engine", prefix + "2")]
+        hosts += [LabHost(f"kvm{i}", "kvm", prefix + str(10 + i))
                   for i in range(1, self.kvm_hosts + 1)]
-        hosts.append(LabHost(GUEST, "guest", ADDRESS_PREFIX + "101"))
+        hosts.append(LabHost(GUEST, "guest", prefix + "101"))
         return hosts
 
     def host(self, name: str) -> LabHost:
