@@ -182,7 +182,7 @@ def _lab_dir(path: str | None) -> Path:
 
 @lab.command("up")
 @click.option("--dir", "folder", type=click.Path(file_okay=False),
-              help="Lab folder (default: $OPSRUNNER_LAB_DIR or ~/.local/state/opsrunner/lab).")
+              help="Lab folder (default: $OPSRUNNER_LAB_DIR or /var/lib/opsrunner/lab).")
 @click.option("--kvm-hosts", type=click.IntRange(1, 80), default=None,
               help="Number of KVM hosts (default: as before, else 2).")
 def lab_up(folder: str | None, kvm_hosts: int | None) -> None:

@@ -44,11 +44,15 @@ class LabHost:
 
 
 def default_lab_dir() -> Path:
-    """``$OPSRUNNER_LAB_DIR``, else ``~/.local/state/opsrunner/lab``."""
+    """``$OPSRUNNER_LAB_DIR``, else ``/var/lib/opsrunner/lab``.
+
+    Not under the home folder: PostgreSQL runs as user postgres and must be able to walk
+    down to its data folder (root's home is mode 0700).
+    """
     env = os.environ.get(LAB_DIR_ENV)
     if env:
         return Path(env).expanduser().resolve()
-    return Path.home() / ".local" / "state" / "opsrunner" / "lab"
+    return Path("/var/lib/opsrunner/lab")
 
 
 class LabLayout:
@@ -139,3 +143,9 @@ class LabLayout:
     @property
     def engine_address(self) -> str:
         return self.host(ENGINE).address
+
+    @property
+    def imageio_control_port(self) -> int:
+        """imageio's control service listens on 127.0.0.1 only: one port per lab prefix."""
+        offset = int(self.address_prefix.rstrip(".").split(".")[-1]) - 80
+        return ENGINE_PORTS["ovirt-imageio-control"] + offset

@@ -72,16 +72,6 @@ def shell_conf(values: dict[str, str]) -> str:
     return "".join(f'{key}="{value}"\n' for key, value in values.items())
 
 
-def read_shell_conf(path: Path) -> dict[str, str]:
-    """The ``KEY="value"`` / ``KEY=value`` assignments of a simple shell config file."""
-    values: dict[str, str] = {}
-    for line in path.read_text().splitlines():
-        key, sep, value = line.strip().partition("=")
-        if sep and key and not key.startswith("#"):
-            values[key] = value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value
-    return values
-
-
 def write_os_identity(root: Path, major: int, hostname: str | None = None) -> None:
     """``/etc/oracle-release`` (and ``os-release`` from OL 7, ``/etc/hostname`` if given)."""
     version = RELEASES[major]

@@ -1,0 +1,132 @@
+"""Bring the lab up, report its state, take it down.
+
+``up`` is idempotent: what runs keeps running, what is missing is made or started, and
+files a workflow changed are kept (sysroots are never rebuilt over existing files).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from opsrunner.lab.daemon import Daemon, LabServerError
+from opsrunner.lab.lab_inventory import write_inventory
+from opsrunner.lab.layout import LabHost, LabLayout
+from opsrunner.lab.sshd import SshdHost, client_key
+from opsrunner.lab.units import host_units
+
+
+@dataclass(frozen=True)
+class ServiceState:
+    """One row of ``opsrunner lab status``."""
+
+    host: str
+    service: str
+    address: str
+    ports: dict[str, int]
+    active: bool
+    pid: int | None
+
+
+def require_root() -> None:
+    if os.geteuid() != 0:
+        raise LabServerError("the lab must run as root: it starts sshd (privilege separation), "
+                             "PostgreSQL as user postgres and Apache on ports 80/443; "
+                             "run it with sudo or as root")
+
+
+def sshd_of(layout: LabLayout, host: LabHost) -> SshdHost:
+    """The host's sshd (state in ``hosts/<name>/sshd``, lab tools first on PATH)."""
+    return SshdHost(layout.host_dir(host.name), "sshd", host.address, host.port,
+                    path_prefix=str(layout.bin_dir(host.name)))
+
+
+def sshd_daemon(layout: LabLayout, host: LabHost) -> Daemon:
+    server = sshd_of(layout, host)
+    return Daemon(f"sshd@{host.name}", server.argv(), layout.run_dir(host.name) / "sshd.pid",
+                  layout.log_dir(host.name) / "sshd.log", ready=server.answers)
+
+
+def write_tools(layout: LabLayout, host: LabHost) -> None:
+    """The host's ``bin/``: lab tools that shadow system ones (``systemctl`` first)."""
+    folder = layout.bin_dir(host.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / "systemctl"
+    script.write_text(f"#!/bin/sh\nexec {sys.executable} -m opsrunner.lab.systemctl "
+                      f"--lab '{layout.root}' --host '{host.name}' \"$@\"\n")
+    script.chmod(0o755)
+
+
+def up(root: Path, kvm_hosts: int | None = None, address_prefix: str | None = None) -> LabLayout:
+    """Make and start everything; return the layout (its inventory is ready)."""
+    require_root()
+    layout = LabLayout.load(root)
+    layout = LabLayout(root, layout.kvm_hosts if kvm_hosts is None else kvm_hosts,
+                       address_prefix or layout.address_prefix)
+    layout.save()
+    from opsrunner.lab.imageio import install_imageio
+    from opsrunner.lab.ovn_provider import install_ovn_provider
+    from opsrunner.lab.postgres import install_db_tools, provision
+    from opsrunner.lab.sysroot import build_sysroots
+    from opsrunner.lab.websocket_proxy import install_websocket_proxy
+
+    key = client_key(layout.client_key.parent)
+    build_sysroots(layout)
+    install_db_tools(layout)
+    install_imageio(layout)
+    install_websocket_proxy(layout)
+    install_ovn_provider(layout)
+    known: list[str] = []
+    for host in layout.hosts():
+        write_tools(layout, host)
+        server = sshd_of(layout, host)
+        server.prepare()
+        server.authorize_once(Path(f"{key}.pub").read_text())
+        sshd_daemon(layout, host).start()
+        known.append(server.known_hosts_line())
+    layout.known_hosts.write_text("".join(known))
+    layout.known_hosts.chmod(0o600)
+    for host in layout.hosts():
+        for unit in host_units(layout, host.name).values():
+            unit.start()
+    provision(layout)
+    write_inventory(layout)
+    return layout
+
+
+def status(root: Path) -> list[ServiceState]:
+    """Every host's sshd and service units, up or down."""
+    layout = LabLayout.load(root)
+    rows = []
+    for host in layout.hosts():
+        daemon = sshd_daemon(layout, host)
+        pid = daemon.pid()
+        rows.append(ServiceState(host.name, "sshd", host.address, {"ssh": host.port},
+                                 pid is not None, pid))
+        for unit in host_units(layout, host.name).values():
+            pid = unit.daemon.pid()
+            rows.append(ServiceState(host.name, unit.name, layout.host(host.name).address,
+                                     unit.ports, pid is not None, pid))
+    return rows
+
+
+def down(root: Path, purge: bool = False) -> list[str]:
+    """Stop every service and sshd (services first); with ``purge`` delete the lab folder.
+    Returns what was stopped."""
+    layout = LabLayout.load(root)
+    stopped = []
+    for host in reversed(layout.hosts()):
+        for unit in reversed(list(host_units(layout, host.name).values())):
+            if unit.stop():
+                stopped.append(f"{host.name}/{unit.name}")
+        if sshd_daemon(layout, host).stop():
+            stopped.append(f"{host.name}/sshd")
+    if purge and layout.root.exists():
+        if not layout.state_file.exists():
+            raise LabServerError(f"{layout.root} does not look like a lab folder (no state.json); "
+                                 f"not deleting it")
+        shutil.rmtree(layout.root)
+    return stopped
