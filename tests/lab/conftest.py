@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from sshd_lab import LabUser, SshdLab
 
+from opsrunner.lab.layout import LabLayout
 from opsrunner.lab.processes import pid_alive
 from opsrunner.lab.sshd import SshdHost, client_key, free_port
 
@@ -128,3 +129,22 @@ def lab_user(sshd_hosts: SshdLab) -> Iterator[LabUser]:
         _kill_processes_of(name)
         subprocess.run(["userdel", "--remove", name], capture_output=True, check=False)
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator[LabLayout]:
+    """The whole lab (every host and service), on its own addresses (127.0.90.x) so it never
+    disturbs a lab the user runs. Taken down and purged at the end; no process may survive."""
+    from opsrunner.lab import manager
+
+    root = Path(tempfile.mkdtemp(prefix="opsrunner-testlab-"))
+    root.chmod(0o711)  # PostgreSQL runs as postgres and must reach its data folder
+    layout = manager.up(root / "lab", kvm_hosts=2, address_prefix="127.0.90.")
+    try:
+        yield layout
+    finally:
+        pids = [row.pid for row in manager.status(layout.root) if row.pid]
+        manager.down(layout.root, purge=True)
+        shutil.rmtree(root, ignore_errors=True)
+        survivors = [pid for pid in pids if pid_alive(pid)]
+        assert not survivors, f"lab processes survived lab down: {survivors}"
