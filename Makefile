@@ -1,7 +1,7 @@
 # Set-up and checks. Every target installs what it needs on a fresh Debian machine (as root).
 VENV ?= .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := openssh-server openssh-client sudo python3-venv postgresql-15 apache2
+APT_PACKAGES := openssh-server openssh-client sudo python3-venv postgresql-15 apache2 genisoimage
 .PHONY: deps venv test unit lint demo clean
 
 deps:
@@ -28,8 +28,14 @@ unit: venv
 test: venv lint
 	$(VENV)/bin/pytest -q
 
+# The main job on the embedded default: bring the lab up (idempotent), run a workflow on it,
+# run it again (nothing changes the second time), and prove the result with its checks.
+# The lab stays up for you to explore: `.venv/bin/opsrunner lab status`, `... lab down`.
 demo: venv
-	$(PY) examples/demo.py
+	$(VENV)/bin/opsrunner lab up
+	$(VENV)/bin/opsrunner run examples/preflight.yml -e window=demo
+	$(VENV)/bin/opsrunner run examples/preflight.yml -e window=demo
+	$(VENV)/bin/opsrunner verify examples/preflight.yml -e window=demo
 
 clean:
 	rm -rf $(VENV) .opsrunner
