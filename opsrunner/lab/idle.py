@@ -14,9 +14,12 @@ from types import FrameType
 
 class _Health(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
-        body = b'{"database": "ok", "version": "lab"}\n'
+        if self.path.startswith("/ovirt-engine/services/health"):
+            body, kind = b"DB Up!Welcome to Health Status!", "text/html"
+        else:
+            body, kind = b'{"database": "ok", "version": "lab"}\n', "application/json"
         self.send_response(200)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)

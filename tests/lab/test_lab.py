@@ -16,7 +16,7 @@ import yaml
 from opsrunner.lab import manager
 from opsrunner.lab.layout import ENGINE, ENGINE_PORTS, LabLayout
 
-ENGINE_SERVICES = ["postgresql", "httpd", "ovirt-imageio", "ovirt-websocket-proxy",
+ENGINE_SERVICES = ["postgresql", "httpd", "ovirt-engine", "ovirt-imageio", "ovirt-websocket-proxy",
                    "ovirt-provider-ovn", "ovirt-engine-dwhd", "ovirt-engine-notifier",
                    "grafana-server"]
 
