@@ -92,8 +92,11 @@ def test_engine_db_conf_is_engine_setups_shell_format(lab: LabLayout) -> None:
         "ENGINE_DB_HOST": "127.0.80.2", "ENGINE_DB_PORT": "5432", "ENGINE_DB_USER": "engine",
         "ENGINE_DB_DATABASE": "engine", "ENGINE_DB_SECURED": "False",
         "ENGINE_DB_SECURED_VALIDATION": "False", "ENGINE_DB_DRIVER": "org.postgresql.Driver",
-        "ENGINE_DB_URL": "jdbc:postgresql://${ENGINE_DB_HOST}:${ENGINE_DB_PORT}/"
-                         "${ENGINE_DB_DATABASE}?sslfactory=org.postgresql.ssl.NonValidatingFactory"}
+        "ENGINE_DB_URL": "jdbc:postgresql://127.0.80.2:5432/"
+                         "engine?sslfactory=org.postgresql.ssl.NonValidatingFactory"}
+    # the file itself keeps the references, as engine-setup writes it; reading expands them
+    assert 'ENGINE_DB_URL="jdbc:postgresql://${ENGINE_DB_HOST}:${ENGINE_DB_PORT}/' \
+           '${ENGINE_DB_DATABASE}?sslfactory=org.postgresql.ssl.NonValidatingFactory"' in lines
 
 
 def test_dwh_db_confs_agree_on_the_dwh_credentials(lab: LabLayout) -> None:
