@@ -16,6 +16,7 @@ from opsrunner.lab.daemon import Daemon, LabServerError
 from opsrunner.lab.lab_inventory import write_inventory
 from opsrunner.lab.layout import LabHost, LabLayout
 from opsrunner.lab.sshd import SshdHost, client_key
+from opsrunner.lab.systemctl import Systemctl
 from opsrunner.lab.units import host_units
 
 
@@ -67,6 +68,7 @@ def up(root: Path, kvm_hosts: int | None = None, address_prefix: str | None = No
     layout = LabLayout(root, layout.kvm_hosts if kvm_hosts is None else kvm_hosts,
                        address_prefix or layout.address_prefix)
     layout.save()
+    from opsrunner.lab.host_tools import install_host_tools
     from opsrunner.lab.imageio import install_imageio
     from opsrunner.lab.ovn_provider import install_ovn_provider
     from opsrunner.lab.postgres import install_db_tools, provision
@@ -82,6 +84,8 @@ def up(root: Path, kvm_hosts: int | None = None, address_prefix: str | None = No
     known: list[str] = []
     for host in layout.hosts():
         write_tools(layout, host)
+    install_host_tools(layout)
+    for host in layout.hosts():
         server = sshd_of(layout, host)
         server.prepare()
         server.authorize_once(Path(f"{key}.pub").read_text())
@@ -89,9 +93,12 @@ def up(root: Path, kvm_hosts: int | None = None, address_prefix: str | None = No
         known.append(server.known_hosts_line())
     layout.known_hosts.write_text("".join(known))
     layout.known_hosts.chmod(0o600)
-    for host in layout.hosts():
-        for unit in host_units(layout, host.name).values():
-            unit.start()
+    for host in layout.hosts():  # like a boot: the enabled units start
+        ctl = Systemctl(layout, host.name)
+        enabled = ctl.enabled()
+        for name, unit in ctl.units.items():
+            if enabled[name]:
+                unit.start()
     provision(layout)
     write_inventory(layout)
     return layout

@@ -57,6 +57,12 @@ def host_units(layout: LabLayout, host: str) -> dict[str, Unit]:
                                           ENGINE_PORTS["ovirt-engine"])
     elif role == "kvm":
         units["vdsmd"] = idle_unit(layout, host, "vdsmd", "Virtual Desktop Server Manager")
+    elif role == "guest":
+        from opsrunner.lab.tools.rpmdb import is_installed
+
+        if is_installed(layout.sysroot(host), "cloud-init"):
+            units["cloud-init"] = idle_unit(layout, host, "cloud-init",
+                                            "Initial cloud-init job (metadata service crawler)")
     return units
 
 
