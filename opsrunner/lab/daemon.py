@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,10 +17,6 @@ from pathlib import Path
 
 from opsrunner.errors import OpsrunnerError
 from opsrunner.lab.processes import pid_alive, start_time
-
-# Daemons started by this process, kept so their Popen objects are not collected while they
-# run (they are meant to outlive the call that started them); stop() reaps them.
-_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 
 
 class LabServerError(OpsrunnerError):
@@ -41,7 +36,11 @@ class Daemon:
     """One foreground-mode server started detached (own session), tracked by ``pidfile``.
 
     :param ready: returns True once the server answers (e.g. its port accepts).
-    :param user: run as this user (the lab runs as root; PostgreSQL runs as postgres).
+    :param cwd: working folder of the server (default: the caller's).
+
+    The server is spawned with ``posix_spawn`` in a new session (no Python object keeps
+    it: it is meant to outlive the call that started it), stdin from /dev/null, stdout and
+    stderr appended to ``logfile``.
     """
 
     name: str
@@ -51,7 +50,6 @@ class Daemon:
     ready: Callable[[], bool] = field(default=lambda: True)
     env: Mapping[str, str] | None = None
     cwd: Path | None = None
-    user: str | None = None
     start_timeout: float = 20.0
 
     def pid(self) -> int | None:
@@ -79,26 +77,40 @@ class Daemon:
             return running
         self.pidfile.parent.mkdir(parents=True, exist_ok=True)
         self.logfile.parent.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ if self.env is None else self.env)
-        with self.logfile.open("ab") as log:
-            proc = subprocess.Popen(list(self.argv), stdin=subprocess.DEVNULL, stdout=log,
-                                    stderr=log, env=env, cwd=self.cwd, user=self.user,
-                                    start_new_session=True, close_fds=True)
-        _CHILDREN[proc.pid] = proc
-        self.pidfile.write_text(f"{proc.pid} {start_time(proc.pid)}\n")
+        pid = self._spawn()
+        self.pidfile.write_text(f"{pid} {start_time(pid)}\n")
         deadline = time.monotonic() + self.start_timeout
+        exited = False
         while time.monotonic() < deadline:
-            if proc.poll() is not None:
+            _reap(pid)
+            if not pid_alive(pid):
+                exited = True
                 break
             with contextlib.suppress(OSError):
                 if self.ready():
-                    return proc.pid
+                    return pid
             time.sleep(0.05)
         self.stop()
-        _CHILDREN.pop(proc.pid, None)
-        status = "exited" if proc.poll() is not None else "did not become ready"
+        status = "exited" if exited else "did not become ready"
         raise LabServerError(f"{self.name} {status} ({' '.join(self.argv[:1])}); "
                              f"log {self.logfile}:\n{log_tail(self.logfile)}")
+
+    def _spawn(self) -> int:
+        env = dict(os.environ if self.env is None else self.env)
+        argv = [str(a) for a in self.argv]
+        if self.cwd is not None:  # posix_spawn has no chdir: the shell does it, then execs
+            argv = ["/bin/sh", "-c", 'cd "$0" && exec "$@"', str(self.cwd), *argv]
+        log = os.open(self.logfile, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        try:
+            return os.posix_spawnp(argv[0], argv, env, setsid=True, file_actions=[
+                (os.POSIX_SPAWN_DUP2, devnull, 0), (os.POSIX_SPAWN_DUP2, log, 1),
+                (os.POSIX_SPAWN_DUP2, log, 2)])
+        except OSError as exc:
+            raise LabServerError(f"{self.name}: cannot start {argv[0]}: {exc.strerror}") from None
+        finally:
+            os.close(log)
+            os.close(devnull)
 
     def stop(self, timeout: float = 10.0) -> bool:
         """Stop the daemon and its process group; True if it was running. Idempotent."""
@@ -131,11 +143,6 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
 
 def _reap(pid: int) -> None:
     """Collect the exit status if ``pid`` is our own child (no zombie left behind)."""
-    child = _CHILDREN.get(pid)
-    if child is not None:
-        if child.poll() is not None:
-            del _CHILDREN[pid]
-        return
     with contextlib.suppress(ChildProcessError, OSError):
         os.waitpid(pid, os.WNOHANG)
 
