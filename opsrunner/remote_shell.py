@@ -38,19 +38,17 @@ def env_preamble(env: Mapping[str, str]) -> bytes:
     return base64.b64encode(script.encode()) + b"\n"
 
 
-def wrap(command: str, *, env: Mapping[str, str] | None = None, sudo: bool = False,
-         sudo_password: bool = False) -> str:
+def wrap(command: str, *, env: Mapping[str, str] | None = None, sudo: bool = False) -> str:
     """The argv-safe shell line for ``command``.
 
     With ``env``, the caller must send :func:`env_preamble` first on stdin. With ``sudo``,
-    the command runs as root through ``sudo``; with ``sudo_password`` the caller sends the
-    password line on stdin before anything else (``sudo -S`` with an empty prompt).
+    the command runs as root through ``sudo -n`` (no password; the SSH connection answers a
+    sudo password prompt itself, see :mod:`opsrunner.ssh_exec`).
     """
     if env:
         inner = f"sh -c {shlex.quote(_ENV_WRAPPER)} opsrunner {shlex.quote(command)}"
     else:
         inner = f"sh -c {shlex.quote(command)}"
     if sudo:
-        flags = "-S -p ''" if sudo_password else "-n"
-        return f"sudo {flags} -- {inner}"
+        return f"sudo -n -- {inner}"
     return inner

@@ -101,5 +101,4 @@ def test_valid_env_names_are_accepted() -> None:
 
 def test_sudo_flags() -> None:
     assert remote_shell.wrap("id", sudo=True) == "sudo -n -- sh -c id"
-    assert remote_shell.wrap("id", sudo=True, sudo_password=True) == "sudo -S -p '' -- sh -c id"
-    assert remote_shell.wrap("id", sudo=False, sudo_password=True) == "sh -c id"
+    assert remote_shell.wrap("id", sudo=False) == "sh -c id"
