@@ -68,6 +68,7 @@ def up(root: Path, kvm_hosts: int | None = None, address_prefix: str | None = No
     layout = LabLayout(root, layout.kvm_hosts if kvm_hosts is None else kvm_hosts,
                        address_prefix or layout.address_prefix)
     layout.save()
+    from opsrunner.lab.engine_tools import install_engine_tools
     from opsrunner.lab.host_tools import install_host_tools
     from opsrunner.lab.imageio import install_imageio
     from opsrunner.lab.ovn_provider import install_ovn_provider
@@ -78,6 +79,7 @@ def up(root: Path, kvm_hosts: int | None = None, address_prefix: str | None = No
     key = client_key(layout.client_key.parent)
     build_sysroots(layout)
     install_db_tools(layout)
+    install_engine_tools(layout)
     install_imageio(layout)
     install_websocket_proxy(layout)
     install_ovn_provider(layout)
