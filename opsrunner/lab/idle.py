@@ -1,5 +1,5 @@
-"""A stand-in server for engine services with no behaviour the workflows observe beyond
-being up or down (ovirt-engine-dwhd, ovirt-engine-notifier), or only an HTTP answer
+"""A stand-in server for services with no behaviour the workflows observe beyond being up
+or down (ovirt-engine-dwhd, ovirt-engine-notifier, vdsmd), or only an HTTP answer
 (grafana-server). Run as ``python -m opsrunner.lab.idle NAME [ADDRESS PORT]``.
 """
 
@@ -14,12 +14,9 @@ from types import FrameType
 
 class _Health(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
-        if self.path.startswith("/ovirt-engine/services/health"):
-            body, kind = b"DB Up!Welcome to Health Status!", "text/html"
-        else:
-            body, kind = b'{"database": "ok", "version": "lab"}\n', "application/json"
+        body = b'{"database": "ok", "version": "lab"}\n'
         self.send_response(200)
-        self.send_header("Content-Type", kind)
+        self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)

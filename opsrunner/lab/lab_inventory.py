@@ -11,6 +11,19 @@ from opsrunner.lab.layout import ENGINE, ENGINE_PORTS, LabLayout
 GROUPS = {"engine": "engines", "kvm": "kvm_hosts", "guest": "guests"}
 
 
+def engine_api_vars(layout: LabLayout) -> dict[str, Any]:
+    """Where and how to reach the engine API: URL, user, password (a secret file), CA."""
+    from opsrunner.lab.engine_api.server import admin_password_file
+    from opsrunner.lab.engine_api.sso import ensure_admin_password
+
+    password = admin_password_file(layout)
+    ensure_admin_password(password)
+    return {"engine_url": f"https://{layout.engine_address}/ovirt-engine/api",
+            "engine_user": "admin@internal",
+            "engine_password": {"secret_file": str(password)},
+            "engine_ca_file": str(layout.sysroot(ENGINE) / "etc/pki/ovirt-engine/ca.pem")}
+
+
 def write_inventory(layout: LabLayout) -> None:
     """Write hosts.yaml, groups.yaml and defaults.yaml into ``layout.inventory``."""
     hosts: dict[str, Any] = {}
@@ -20,6 +33,7 @@ def write_inventory(layout: LabLayout) -> None:
             data["ports"] = dict(ENGINE_PORTS)
             data["engine_fqdn"] = "engine.lab.local"
             data["engine_address"] = layout.engine_address
+            data.update(engine_api_vars(layout))
         hosts[host.name] = {"hostname": host.address, "port": host.port,
                             "groups": [GROUPS[host.role]], "data": data}
     groups = {name: {"groups": ["olvm"]} for name in GROUPS.values()}

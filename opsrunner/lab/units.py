@@ -51,10 +51,9 @@ def host_units(layout: LabLayout, host: str) -> dict[str, Unit]:
             units[name] = idle_unit(layout, ENGINE, name, description)
         units["grafana-server"] = idle_unit(layout, ENGINE, "grafana-server", "Grafana instance",
                                             ENGINE_PORTS["grafana-server"])
-        # Until the engine API simulator lands (issue 4): a process that is up or down and
-        # answers HTTP behind Apache's /ovirt-engine/ proxy.
-        units["ovirt-engine"] = idle_unit(layout, ENGINE, "ovirt-engine", "oVirt Engine",
-                                          ENGINE_PORTS["ovirt-engine"])
+        from opsrunner.lab.engine_api.unit import engine_api_unit
+
+        units["ovirt-engine"] = engine_api_unit(layout)
     elif role == "kvm":
         units["vdsmd"] = idle_unit(layout, host, "vdsmd", "Virtual Desktop Server Manager")
     elif role == "guest":

@@ -1,0 +1,8 @@
+"""The lab's ``ovirt-engine``: a stateful simulator of the engine's REST API v4 and its SSO.
+
+The real ``ovirtsdk4`` works against it unchanged, behind the lab's Apache over TLS or directly
+over plain HTTP. Modules: ``model`` (kinds, the document conventions), ``store`` (persistent,
+thread-safe state with scheduled transitions), ``shapes``/``shapes_devices``/``seed`` (the lab's
+estate), ``catalog``/``render``/``root``/``search``/``resources`` (reads), ``handlers``/``events``
+(writes), ``faults``, ``xmlcodec``, ``sso``, ``app`` (routing), ``server`` (HTTP), ``unit``.
+"""
