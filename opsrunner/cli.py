@@ -7,13 +7,15 @@ ovirtsdk4, jinja2, the plugins) load only inside the commands that need them.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+
+from opsrunner.cli_guard import guard
+from opsrunner.cli_lab import lab
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -96,7 +98,7 @@ def run(workflow: str, inventory: str | None, limit: str | None, extra: tuple[st
                          junit=junit_file, confirmed=yes, accept_new=accept_new_host_keys,
                          journal_dir=Path(journal_dir), verify=not no_verify,
                          verbose=verbose)
-    sys.exit(_guard(lambda: run_workflow(request)))
+    sys.exit(guard(lambda: run_workflow(request)))
 
 
 @main.command(epilog=EXIT_CODES)
@@ -115,7 +117,7 @@ def verify(workflow: str, inventory: str | None, limit: str | None, extra: tuple
     request = RunRequest(Path(workflow), _need_inventory(inventory), limit, extra,
                          plugin_dirs, output=output, junit=junit_file,
                          accept_new=accept_new_host_keys)
-    sys.exit(_guard(lambda: verify_workflow(request)))
+    sys.exit(guard(lambda: verify_workflow(request)))
 
 
 @main.command(epilog=EXIT_CODES)
@@ -128,7 +130,7 @@ def validate(workflow: str, inventory: str | None, limit: str | None, extra: tup
     """Parse WORKFLOW and check it (keys, tasks, parameters, templates); connect to nothing."""
     from opsrunner.app import validate_workflow
 
-    sys.exit(_guard(lambda: validate_workflow(Path(workflow), inventory, limit, extra,
+    sys.exit(guard(lambda: validate_workflow(Path(workflow), inventory, limit, extra,
                                               plugin_dirs)))
 
 
@@ -139,7 +141,7 @@ def plugins(plugin_dirs: tuple[str, ...], output: str) -> None:
     """List every task with its parameters and documentation."""
     from opsrunner.app import list_plugins
 
-    sys.exit(_guard(lambda: list_plugins(plugin_dirs, output)))
+    sys.exit(guard(lambda: list_plugins(plugin_dirs, output)))
 
 
 @main.command("inventory")
@@ -152,7 +154,7 @@ def inventory_cmd(inventory: str | None, limit: str | None, plugin_dirs: tuple[s
     """Show the resolved hosts and their variables (secrets redacted)."""
     from opsrunner.app import show_inventory
 
-    sys.exit(_guard(lambda: show_inventory(_need_inventory(inventory), limit, plugin_dirs,
+    sys.exit(guard(lambda: show_inventory(_need_inventory(inventory), limit, plugin_dirs,
                                            output)))
 
 
@@ -169,96 +171,7 @@ def _need_inventory(inventory: str | None) -> str:
                            f"lab with `opsrunner lab up`")
 
 
-@main.group()
-def lab() -> None:
-    """The lab: a local OLVM estate of real servers on loopback (the default inventory)."""
-
-
-def _lab_dir(path: str | None) -> Path:
-    from opsrunner.lab.layout import default_lab_dir
-
-    return Path(path).resolve() if path else default_lab_dir()
-
-
-@lab.command("up")
-@click.option("--dir", "folder", type=click.Path(file_okay=False),
-              help="Lab folder (default: $OPSRUNNER_LAB_DIR or /var/lib/opsrunner/lab).")
-@click.option("--kvm-hosts", type=click.IntRange(1, 80), default=None,
-              help="Number of KVM hosts (default: as before, else 2).")
-def lab_up(folder: str | None, kvm_hosts: int | None) -> None:
-    """Create and start the lab (idempotent); print the inventory path."""
-    import time
-
-    from opsrunner.lab import manager
-
-    def action() -> int:
-        started = time.monotonic()
-        layout = manager.up(_lab_dir(folder), kvm_hosts)
-        click.echo(f"lab up in {time.monotonic() - started:.1f}s; inventory:", err=True)
-        click.echo(str(layout.inventory))
-        return 0
-
-    sys.exit(_guard(action))
-
-
-@lab.command("status")
-@click.option("--dir", "folder", type=click.Path(file_okay=False))
-def lab_status(folder: str | None) -> None:
-    """Each host and service, up or down, with its address and ports (exit 3 if any is down)."""
-    from opsrunner.lab import manager
-
-    def action() -> int:
-        from rich.console import Console
-        from rich.table import Table
-        from rich.text import Text
-
-        rows = manager.status(_lab_dir(folder))
-        table = Table("host", "service", "state", "address", "ports", "pid")
-        for row in rows:
-            table.add_row(row.host, row.service,
-                          Text("up" if row.active else "down",
-                               style="green" if row.active else "red"),
-                          row.address, ", ".join(f"{k} {v}" for k, v in row.ports.items()),
-                          str(row.pid or "-"))
-        Console().print(table)
-        return 0 if rows and all(r.active for r in rows) else 3
-
-    sys.exit(_guard(action))
-
-
-@lab.command("down")
-@click.option("--dir", "folder", type=click.Path(file_okay=False))
-@click.option("--purge", is_flag=True, help="Also delete the lab folder.")
-def lab_down(folder: str | None, purge: bool) -> None:
-    """Stop every lab service and sshd (and with --purge delete the lab)."""
-    from opsrunner.lab import manager
-
-    def action() -> int:
-        stopped = manager.down(_lab_dir(folder), purge)
-        click.echo(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
-        return 0
-
-    sys.exit(_guard(action))
-
-
-def _guard(action: Callable[[], int]) -> int:
-    """Run a command body; print OpsrunnerErrors as one line (no traceback)."""
-    from opsrunner.errors import OpsrunnerError, UsageError
-    from opsrunner.report import EXIT_INTERRUPTED, EXIT_USAGE
-
-    try:
-        return action()
-    except UsageError as exc:
-        click.echo(f"error: {exc}", err=True)
-        return EXIT_USAGE
-    except OpsrunnerError as exc:
-        click.echo(f"error: {exc}", err=True)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        os._exit(EXIT_USAGE)
+main.add_command(lab)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,28 @@
+"""Running a CLI command body: opsrunner errors become one line and an exit code."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import click
+
+
+def guard(action: Callable[[], int]) -> int:
+    """Run a command body; print OpsrunnerErrors as one line (no traceback)."""
+    from opsrunner.errors import OpsrunnerError, UsageError
+    from opsrunner.report import EXIT_INTERRUPTED, EXIT_USAGE
+
+    try:
+        return action()
+    except UsageError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return EXIT_USAGE
+    except OpsrunnerError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        os._exit(EXIT_USAGE)
