@@ -17,6 +17,7 @@ from opsrunner.lab.engine_api.faults import ApiFault
 from opsrunner.lab.engine_api.handlers import ApiContext, Handlers, default_handlers
 from opsrunner.lab.engine_api.model import Document
 from opsrunner.lab.engine_api.resources import Reply, Resources
+from opsrunner.lab.engine_api.settings import EngineSettings
 from opsrunner.lab.engine_api.sso import Session, Sso, SsoError
 from opsrunner.lab.engine_api.store import Store
 from opsrunner.lab.engine_api.xmlcodec import JSON_TYPE, XML_TYPE, to_json, to_xml
@@ -49,12 +50,16 @@ def _json(status: int, document: Mapping[str, str]) -> Response:
 
 
 class EngineApp:
-    """Routes requests to SSO and the API of ``store``."""
+    """Routes requests to SSO and the API of ``store`` (whose scheduled hooks it installs)."""
 
-    def __init__(self, store: Store, sso: Sso, handlers: Handlers | None = None) -> None:
+    def __init__(self, store: Store, sso: Sso, handlers: Handlers | None = None,
+                 settings: EngineSettings | None = None) -> None:
         self.store = store
         self.sso = sso
-        self.resources = Resources(Catalog(store), handlers or default_handlers())
+        self.settings = settings or EngineSettings()
+        handlers = handlers or default_handlers()
+        handlers.install_hooks(store)
+        self.resources = Resources(Catalog(store), handlers)
 
     def handle(self, request: Request) -> Response:
         """Answer one request; never raises for a bad request."""
@@ -78,7 +83,7 @@ class EngineApp:
         segments = [s for s in path[len(PREFIX) + len("/api"):].split("/") if s]
         if segments[:1] == ["v4"]:
             segments = segments[1:]
-        ctx = ApiContext(self.store, user, request.headers.get("correlation-id"))
+        ctx = ApiContext(self.store, user, request.headers.get("correlation-id"), self.settings)
         try:
             reply = self.resources.handle(ctx, request.method, segments, query, request.body,
                                           request.headers.get("content-type"))

@@ -4,7 +4,8 @@ Reads are generic (:mod:`opsrunner.lab.engine_api.resources`); every write the s
 supports is a handler registered here by kind key (``events``, ``vms/snapshots``) and, for an
 action, its name (``("hosts", "deactivate")``). A handler validates like the engine (raising an
 :class:`~opsrunner.lab.engine_api.faults.ApiFault`), changes the store, and may schedule the
-state transitions that follow (``ctx.store.schedule``).
+state transitions that follow (``ctx.store.schedule``, or a scheduled hook registered in
+``hooks``). A *viewer* adapts a GET of one entity to its query (``?current=true`` of a CD-ROM).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from opsrunner.lab.engine_api.model import Document
-from opsrunner.lab.engine_api.store import Store
+from opsrunner.lab.engine_api.settings import EngineSettings
+from opsrunner.lab.engine_api.store import Hook, Store
 
 
 @dataclass
@@ -23,11 +25,13 @@ class ApiContext:
 
     :param user: the authenticated user's document (``users``), for events and ownership.
     :param correlation_id: the request's ``Correlation-Id`` header, echoed into its events.
+    :param settings: timings, image storage and imageio of the simulated engine.
     """
 
     store: Store
     user: Document
     correlation_id: str | None = None
+    settings: EngineSettings = field(default_factory=EngineSettings)
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,8 @@ UpdateHandler = Callable[[ApiContext, Target, ET.Element, Mapping[str, str]], Do
 RemoveHandler = Callable[[ApiContext, Target, Mapping[str, str]], None]
 # POST entity/action: (ctx, target, <action> body, query) -> extra <action> fields (job, ...).
 ActionHandler = Callable[[ApiContext, Target, ET.Element, Mapping[str, str]], Document]
+# GET entity: (document, query) -> the document as answered to that query.
+Viewer = Callable[[Document, Mapping[str, str]], Document]
 
 
 @dataclass
@@ -56,12 +62,30 @@ class Handlers:
     updaters: dict[str, UpdateHandler] = field(default_factory=dict)
     removers: dict[str, RemoveHandler] = field(default_factory=dict)
     actions: dict[tuple[str, str], ActionHandler] = field(default_factory=dict)
+    viewers: dict[str, Viewer] = field(default_factory=dict)
+    hooks: dict[str, Hook] = field(default_factory=dict)
+
+    def install_hooks(self, store: Store) -> None:
+        """Register every scheduled hook with ``store``."""
+        for name, hook in self.hooks.items():
+            store.register_hook(name, hook)
 
 
 def default_handlers() -> Handlers:
     """Every write the simulator implements."""
+    from opsrunner.lab.engine_api.actions_hosts import register as register_hosts
+    from opsrunner.lab.engine_api.actions_vms import register as register_vms
+    from opsrunner.lab.engine_api.disks import register as register_disks
     from opsrunner.lab.engine_api.events import register as register_events
+    from opsrunner.lab.engine_api.imagetransfers import register as register_transfers
+    from opsrunner.lab.engine_api.snapshots import register as register_snapshots
+    from opsrunner.lab.engine_api.templates import register as register_templates
+    from opsrunner.lab.engine_api.transitions import register as register_transitions
+    from opsrunner.lab.engine_api.vm_devices import register as register_devices
 
     handlers = Handlers()
-    register_events(handlers)
+    for register in (register_events, register_transitions, register_hosts, register_vms,
+                     register_devices, register_templates, register_snapshots, register_disks,
+                     register_transfers):
+        register(handlers)
     return handlers

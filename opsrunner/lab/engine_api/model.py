@@ -74,6 +74,7 @@ KINDS: dict[str, Kind] = {
     "vms/snapshots": Kind("snapshot", "snapshots", ("restore",), _words("cdroms disks nics")),
     "templates": Kind("template", "templates", ("export",), _words(
         "cdroms diskattachments watchdogs graphicsconsoles nics permissions tags")),
+    "templates/diskattachments": Kind("disk_attachment", "disk_attachments"),
     "storagedomains": Kind("storage_domain", "storage_domains", _words(
         "isattached reduceluns updateovfstore refreshluns"), _words(
         "disks diskprofiles disksnapshots storageconnections permissions templates vms")),

@@ -65,6 +65,9 @@ class Resources:
         key = kind_key(target.collection)
         if method == "GET":
             follow = parse_follow(query.get("follow"))
+            viewer = self.handlers.viewers.get(key)
+            if viewer is not None:
+                doc = viewer(doc, query)
             return Reply(200, self.catalog.kind(target.collection).tag,
                          self.renderer.entity(target.collection, doc, follow))
         if method == "PUT" and key in self.handlers.updaters:

@@ -3,7 +3,9 @@
 Thread-safe (one re-entrant lock). Every change is written to a JSON file (atomic replace) before
 the call returns, so the state survives a restart of the service. A transition that "takes a
 little time" is a scheduled change (``schedule``): it is applied by the first access after it is
-due, so no thread is needed and a pending transition also survives a restart.
+due, so no thread is needed and a pending transition also survives a restart. A scheduled *hook*
+(``schedule_hook``) runs a function registered by name (``register_hook``) instead, for what a
+merge cannot do (remove an entity, record an event, touch a file); its arguments are stored.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import logging
 import os
 import threading
 import time
@@ -21,6 +24,7 @@ from typing import Any
 from opsrunner.lab.engine_api.model import Document
 
 STATE_VERSION = 1
+_log = logging.getLogger(__name__)
 
 
 def merge(target: Document, changes: Document) -> None:
@@ -32,6 +36,10 @@ def merge(target: Document, changes: Document) -> None:
             merge(target[key], value)
         else:
             target[key] = copy.deepcopy(value)
+
+
+# A scheduled hook: (store, collection, entity id, stored arguments) -> None.
+Hook = Callable[["Store", str, str, Document], None]
 
 
 class Store:
@@ -50,6 +58,8 @@ class Store:
         self._collections: dict[str, dict[str, Document]] = {}
         self._counters: dict[str, int] = {}
         self._schedule: list[dict[str, Any]] = []
+        self._hooks: dict[str, Hook] = {}
+        self._applying = False
         if path.exists():
             self._load()
         elif seed is not None:
@@ -137,21 +147,71 @@ class Store:
             self._schedule.sort(key=lambda s: float(s["at"]))
             self._dirty = True
 
-    def pending(self, collection: str, entity_id: str) -> list[Document]:
-        """Copies of the changes still scheduled for one document, soonest first."""
+    def register_hook(self, name: str, hook: Hook) -> None:
+        """Make ``name`` runnable by :meth:`schedule_hook` (register before the first access)."""
+        self._hooks[name] = hook
+
+    def schedule_hook(self, collection: str, entity_id: str, delay: float, name: str,
+                      args: Document | None = None) -> None:
+        """Run hook ``name`` for an entity ``delay`` seconds from now (if it still exists).
+
+        Ordered with the scheduled changes; dropped when the entity is removed first.
+        """
+        with self.transaction():
+            self._schedule.append({"at": self.clock() + delay, "collection": collection,
+                                   "id": entity_id, "hook": name,
+                                   "args": copy.deepcopy(args or {})})
+            self._schedule.sort(key=lambda s: float(s["at"]))
+            self._dirty = True
+
+    def unschedule(self, collection: str, entity_id: str) -> int:
+        """Drop every change and hook still scheduled for one entity; how many were dropped."""
         with self.transaction():
             self._apply_due()
-            return [copy.deepcopy(s["changes"]) for s in self._schedule
+            kept = [s for s in self._schedule
+                    if not (s["collection"] == collection and s["id"] == entity_id)]
+            dropped = len(self._schedule) - len(kept)
+            if dropped:
+                self._schedule = kept
+                self._dirty = True
+            return dropped
+
+    def pending(self, collection: str, entity_id: str) -> list[Document]:
+        """Copies of the changes still scheduled for one document, soonest first (a hook shows
+        as ``{"hook": name, "args": {...}}``)."""
+        with self.transaction():
+            self._apply_due()
+            return [copy.deepcopy(s["changes"] if "changes" in s else
+                                  {"hook": s["hook"], "args": s["args"]})
+                    for s in self._schedule
                     if s["collection"] == collection and s["id"] == entity_id]
 
     def _apply_due(self) -> None:
-        now = self.clock()
-        while self._schedule and float(self._schedule[0]["at"]) <= now:
-            due = self._schedule.pop(0)
-            doc = self._collections.get(due["collection"], {}).get(due["id"])
-            if doc is not None:
-                merge(doc, due["changes"])
-            self._dirty = True
+        if self._applying:  # a hook's own reads and writes: the outer loop goes on after it
+            return
+        self._applying = True
+        try:
+            now = self.clock()
+            while self._schedule and float(self._schedule[0]["at"]) <= now:
+                due = self._schedule.pop(0)
+                self._dirty = True
+                doc = self._collections.get(due["collection"], {}).get(due["id"])
+                if doc is None:
+                    continue
+                if "changes" in due:
+                    merge(doc, due["changes"])
+                else:
+                    self._run_hook(due)
+        finally:
+            self._applying = False
+
+    def _run_hook(self, due: dict[str, Any]) -> None:
+        hook = self._hooks.get(due["hook"])
+        if hook is None:
+            _log.warning("dropped scheduled hook %r of %s/%s: no such hook is registered",
+                         due["hook"], due["collection"], due["id"])
+            return
+        hook(self, due["collection"], due["id"], copy.deepcopy(due["args"]))
 
     def _load(self) -> None:
         state = json.loads(self.path.read_text())
