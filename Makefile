@@ -1,7 +1,7 @@
 # Set-up and checks. Every target installs what it needs on a fresh Debian machine (as root).
 VENV ?= .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := openssh-server openssh-client sudo python3-venv postgresql-15 apache2 genisoimage
+APT_PACKAGES := openssh-server openssh-client sudo python3-venv postgresql-15 apache2 genisoimage curl
 .PHONY: deps venv test unit lint demo clean
 
 deps:
@@ -28,14 +28,11 @@ unit: venv
 test: venv lint
 	$(VENV)/bin/pytest -q
 
-# The main job on the embedded default: bring the lab up (idempotent), run a workflow on it,
-# run it again (nothing changes the second time), and prove the result with its checks.
+# The main job on the embedded default: bring the lab up (idempotent), back up the engine,
+# change its database, restore the backup with every check green, vacuum (examples/main_job.sh).
 # The lab stays up for you to explore: `.venv/bin/opsrunner lab status`, `... lab down`.
 demo: venv
-	$(VENV)/bin/opsrunner lab up
-	$(VENV)/bin/opsrunner run examples/preflight.yml -e window=demo
-	$(VENV)/bin/opsrunner run examples/preflight.yml -e window=demo
-	$(VENV)/bin/opsrunner verify examples/preflight.yml -e window=demo
+	sh examples/main_job.sh
 
 clean:
 	rm -rf $(VENV) .opsrunner

@@ -30,6 +30,8 @@ def environment() -> ImmutableSandboxedEnvironment:
                                         keep_trailing_newline=True, autoescape=False)
     env.filters["bool"] = _to_bool
     env.filters["quote"] = _quote
+    env.tests["match"] = _match
+    env.tests["search"] = _search
     return env
 
 
@@ -119,6 +121,16 @@ def _to_bool(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in {"true", "yes", "on", "1"}
     return bool(value)
+
+
+def _match(value: Any, pattern: str) -> bool:
+    """``x is match('^re')``: the regular expression matches at the start of ``x``."""
+    return re.match(pattern, str(value)) is not None
+
+
+def _search(value: Any, pattern: str) -> bool:
+    """``x is search('re')``: the regular expression matches anywhere in ``x``."""
+    return re.search(pattern, str(value)) is not None
 
 
 def _quote(value: Any) -> str:
