@@ -49,8 +49,6 @@ class ProgressDisplay:
                             f" ({record.duration:.1f}s)")
                 if record.status == "failed" and record.msg:
                     line.append(f"\n{'':20}{record.msg}", style="red")
-                elif record.status == "changed" and record.msg and record.task != "command":
-                    line.append(f"\n{'':20}{record.msg}", style="dim")
                 if record.ignored:
                     line.append("  (ignored: on_error continue)", style="dim")
                 self.console.print(line)
