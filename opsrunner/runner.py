@@ -21,6 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from opsrunner.engine import EnginePool
 from opsrunner.events import Observers, RunObserver
 from opsrunner.host import Host
 from opsrunner.hoststate import HostSession, HostState
@@ -65,9 +66,11 @@ class Runner:
         self.states = [self._state(h) for h in hosts]
         for hs in self.states:
             self.report.hosts[hs.host.name] = hs.report
+        self.engines = EnginePool(check=options.check, inventory=inventory.hosts,
+                                  redactor=self.redactor)
         self.executor = StepExecutor(
             registry, ExecOptions(options.check, options.confirmed, self.run_id),
-            self.observer, self.redactor, self.stop)
+            self.observer, self.redactor, self.stop, self.engines)
 
     def _state(self, host: Host) -> HostState:
         factory = self.registry.connection_factory(host.connection)
@@ -95,6 +98,7 @@ class Runner:
             pool.shutdown(wait=not self.report.interrupted, cancel_futures=True)
             for hs in self.states:
                 hs.session.close()
+            self.engines.close()
             self.report.duration = time.monotonic() - started
             self.observer.run_finished(self.report)
         return self.report

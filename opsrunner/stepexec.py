@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from opsrunner.engine import EnginePool
 from opsrunner.errors import HostConnectionError, StepTimeout, TaskFailed, UsageError
 from opsrunner.events import RunObserver
 from opsrunner.hoststate import HostState
@@ -34,11 +35,16 @@ class ExecOptions:
 
 
 class StepExecutor:
-    """Turns a step on a host into a :class:`StepRecord`; never raises for task failures."""
+    """Turns a step on a host into a :class:`StepRecord`; never raises for task failures.
+
+    ``engines`` (the run's engine sessions) is handed to every task as ``task.engine``.
+    """
 
     def __init__(self, registry: Registry, options: ExecOptions, observer: RunObserver,
-                 redactor: Redactor, stop: threading.Event) -> None:
+                 redactor: Redactor, stop: threading.Event,
+                 engines: EnginePool | None = None) -> None:
         self.registry = registry
+        self.engines = engines
         self.options = options
         self.observer = observer
         self.redactor = redactor
@@ -106,7 +112,8 @@ class StepExecutor:
         deadline = time.monotonic() + step.timeout if step.timeout else None
         task = Task(hs.host, hs.session.get, check=self.options.check, vars=context,
                     deadline=deadline, log=lambda m: self.observer.host_log(hs.host.name, m),
-                    confirmed=self.options.confirmed, run_id=self.options.run_id)
+                    confirmed=self.options.confirmed, run_id=self.options.run_id,
+                    engines=self.engines)
         if step.timeout is None:
             return self._guarded(spec, task, args, hs)
         box: list[Result] = []

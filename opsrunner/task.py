@@ -5,12 +5,15 @@ from __future__ import annotations
 import posixpath
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from opsrunner.connection import Connection
 from opsrunner.errors import StepTimeout, TaskFailed
 from opsrunner.host import Host
 from opsrunner.result import CommandResult
+
+if TYPE_CHECKING:
+    from opsrunner.engine import EnginePool, EngineSession
 
 
 class Task:
@@ -26,12 +29,13 @@ class Task:
     :param log: receives progress lines the task wants shown and journaled.
     :param confirmed: the user confirmed destructive changes (``--yes``).
     :param run_id: the run's identifier (journal file name, backup names).
+    :param engines: the run's engine sessions, behind :attr:`engine`.
     """
 
     def __init__(self, host: Host, connect: Callable[[], Connection], *, check: bool = False,
                  vars: Mapping[str, Any] | None = None, deadline: float | None = None,
                  log: Callable[[str], None] | None = None, confirmed: bool = False,
-                 run_id: str = "") -> None:
+                 run_id: str = "", engines: EnginePool | None = None) -> None:
         self.host = host
         self.confirmed = confirmed
         self.run_id = run_id
@@ -41,6 +45,7 @@ class Task:
         self._connect = connect
         self._connection: Connection | None = None
         self._log = log
+        self._engines = engines
 
     @property
     def connection(self) -> Connection:
@@ -48,6 +53,18 @@ class Task:
         if self._connection is None:
             self._connection = self._connect()
         return self._connection
+
+    @property
+    def engine(self) -> EngineSession:
+        """The engine API session for this host (see :mod:`opsrunner.engine`).
+
+        Built from the ``engine_*`` variables of this host, or of the inventory's engine host;
+        shared by the run. In check mode it reads but refuses to write.
+        """
+        if self._engines is None:
+            raise TaskFailed("this task needs the engine API, but it was started without the "
+                             "run's engine sessions (Task(..., engines=EnginePool(...)))")
+        return self._engines.session(self.host, self.vars, log=self.log)
 
     def remaining(self, timeout: float | None = None) -> float | None:
         """Seconds left before the step's deadline, capped by ``timeout``."""

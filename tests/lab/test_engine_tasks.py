@@ -1,0 +1,519 @@
+"""The engine tasks in workflows run by ``opsrunner run`` against a lab engine: the API simulator
+behind the lab's Apache (TLS, the lab CA), with the real ovirt-imageio, on 127.0.91.x; the
+inventory is the one ``opsrunner lab up`` writes. Results are checked with the real ovirtsdk4."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ovirtsdk4 as sdk
+import ovirtsdk4.types as types
+import pytest
+
+from opsrunner.engine_wait import GONE, wait_for_status
+from opsrunner.lab.engine_api.server import admin_password_file
+from opsrunner.lab.engine_api.settings import write_timing
+from opsrunner.lab.imageio import install_imageio
+from opsrunner.lab.lab_inventory import write_inventory
+from opsrunner.lab.layout import ENGINE, LabLayout
+from opsrunner.lab.processes import pid_alive
+from opsrunner.lab.sshd import client_key
+from opsrunner.lab.sysroot import build_sysroots
+from opsrunner.lab.unit import Unit
+from opsrunner.lab.units import host_units
+from opsrunner_plugins._imageio import ImageioClient, ImageioError
+
+PREFIX = "127.0.91."
+UNITS = ("ovirt-engine", "httpd", "ovirt-imageio")
+REPO = Path(__file__).resolve().parents[2]
+MIB = 1024 * 1024
+
+
+@dataclass
+class EngineLab:
+    layout: LabLayout
+    units: list[Unit]
+
+    @property
+    def ca_file(self) -> Path:
+        return self.layout.sysroot(ENGINE) / "etc/pki/ovirt-engine/ca.pem"
+
+    def connect(self) -> sdk.Connection:
+        return sdk.Connection(url=f"https://{self.layout.engine_address}/ovirt-engine/api",
+                              username="admin@internal",
+                              password=admin_password_file(self.layout).read_text().strip(),
+                              ca_file=str(self.ca_file))
+
+    def read(self, kind: str, name: str) -> Any:
+        """The entity of ``kind`` (hosts, vms, templates, disks) named ``name``, or None."""
+        connection = self.connect()
+        try:
+            service = getattr(connection.system_service(), f"{kind}_service")()
+            found = [e for e in service.list(search=f"name={name}") if e.name == name]
+            return found[0] if found else None
+        finally:
+            connection.close()
+
+    def events(self, max_events: int = 200) -> list[Any]:
+        """Recent events, oldest first."""
+        connection = self.connect()
+        try:
+            events = connection.system_service().events_service().list(max=max_events)
+        finally:
+            connection.close()
+        return sorted(events, key=lambda e: int(e.index))
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EngineLab]:
+    root = tmp_path_factory.mktemp("engine-tasks")
+    layout = LabLayout(root / "lab", kvm_hosts=2, address_prefix=PREFIX)
+    layout.save()
+    build_sysroots(layout)
+    install_imageio(layout)
+    write_timing(layout, 0.1)
+    client_key(layout.client_key.parent)
+    units = host_units(layout, ENGINE)
+    started: list[Unit] = []
+    try:
+        for name in UNITS:
+            units[name].start()
+            started.append(units[name])
+        write_inventory(layout)
+        yield EngineLab(layout, started)
+    finally:
+        pids = [pid for unit in started if (pid := unit.daemon.pid())]
+        for unit in reversed(started):
+            unit.stop()
+        assert not [pid for pid in pids if pid_alive(pid)], "a lab server survived stop()"
+
+
+def run(lab: EngineLab, tmp_path: Path, workflow: str | Path, *args: str
+        ) -> tuple[int, dict[str, Any], str]:
+    """``opsrunner run`` of a workflow (a path, or YAML text) on the lab's inventory."""
+    if isinstance(workflow, str):
+        path = tmp_path / "wf.yml"
+        path.write_text(textwrap.dedent(workflow))
+    else:
+        path = workflow
+    proc = subprocess.run([sys.executable, "-m", "opsrunner.cli", "run", str(path), "-i",
+                           str(lab.layout.inventory), "--output", "json", "--journal-dir",
+                           str(tmp_path / "journal"), *args],
+                          capture_output=True, text=True, timeout=300)
+    doc = json.loads(proc.stdout) if proc.stdout.strip() else {}
+    return proc.returncode, doc, proc.stderr
+
+
+def steps(doc: dict[str, Any], host: str) -> list[tuple[str, str]]:
+    return [(s["status"], s["msg"]) for s in doc["hosts"][host]["steps"]]
+
+
+def engine_step(task: str, params: dict[str, Any], name: str = "engine step") -> str:
+    """A workflow running one engine task on the engine host."""
+    return json.dumps({"name": name, "hosts": "engine",
+                       "steps": [{"name": name, "task": task, "with": params}]})
+
+
+def host_statuses(lab: EngineLab) -> dict[str, str]:
+    return {name: lab.read("hosts", name).status.value for name in ("kvm1", "kvm2")}
+
+
+def test_maintenance_workflow_takes_every_kvm_host_down_and_back_one_at_a_time(
+        lab: EngineLab, tmp_path: Path) -> None:
+    vm_host = lab.read("vms", "ol8-vm1").host.id
+    code, doc, err = run(lab, tmp_path, REPO / "workflows/maintenance.yml")
+    assert code == 0, (err, doc)
+    run_id = doc["run_id"]
+    for name in ("kvm1", "kvm2"):
+        assert steps(doc, name) == [
+            ("changed", f"logged a normal event: Maintenance of host {name} started ({run_id})"),
+            ("changed", f"put into maintenance: {name}"),
+            ("changed", f"activated: {name}"),
+            ("changed", f"logged a normal event: Maintenance of host {name} ended ({run_id})"),
+        ]
+    assert host_statuses(lab) == {"kvm1": "up", "kvm2": "up"}
+    # One host at a time: each host's whole cycle is in the audit log before the next begins.
+    texts = [e.description for e in lab.events()]
+    order = [texts.index(text) for text in (
+        f"Maintenance of host kvm1 started ({run_id})",
+        f"Host kvm1 was switched to Maintenance mode by admin@internal-authz (Reason: "
+        f"opsrunner maintenance ({run_id})).",
+        "Host kvm1 was switched to Maintenance Mode.",
+        "Activation of host kvm1 initiated by admin@internal-authz.",
+        f"Maintenance of host kvm1 ended ({run_id})",
+        f"Maintenance of host kvm2 started ({run_id})",
+        "Host kvm2 was switched to Maintenance Mode.",
+        f"Maintenance of host kvm2 ended ({run_id})")]
+    assert order == sorted(order)
+    # The VM went to the other host and came back with the second maintenance.
+    assert lab.read("vms", "ol8-vm1").host.id == vm_host
+    assert lab.read("vms", "ol8-vm1").status.value == "up"
+
+
+def test_check_mode_reports_the_plan_and_changes_nothing(lab: EngineLab,
+                                                         tmp_path: Path) -> None:
+    before = [e.index for e in lab.events()]
+    code, doc, err = run(lab, tmp_path, REPO / "workflows/maintenance.yml", "--check")
+    assert code == 0, err
+    assert steps(doc, "kvm1")[1] == ("changed", "would put into maintenance: kvm1")
+    assert steps(doc, "kvm1")[2] == ("ok", "already up: kvm1")
+    assert host_statuses(lab) == {"kvm1": "up", "kvm2": "up"}
+    after = [e for e in lab.events() if e.index not in before]
+    assert [e.origin for e in after if e.origin != "oVirt"] == []
+
+
+def test_maintenance_is_idempotent_and_a_refusal_stops_the_roll(lab: EngineLab,
+                                                              tmp_path: Path) -> None:
+    workflow = json.dumps({"name": "cluster", "hosts": "engine", "steps": [
+        {"name": "first", "task": "engine.host_maintenance", "with": {"hosts": ["kvm1"]}},
+        {"name": "again", "task": "engine.host_maintenance", "with": {"hosts": ["kvm1"]}},
+        {"name": "all", "task": "engine.host_maintenance",
+         "with": {"cluster": "Default", "reason": "all of them"}}],
+        "always": [{"name": "back", "task": "engine.host_activate",
+                    "with": {"cluster": "Default"}},
+                   {"name": "back again", "task": "engine.host_activate",
+                    "with": {"hosts": ["kvm2", "kvm1"]}}]})
+    code, doc, _ = run(lab, tmp_path, workflow)
+    assert code == 2
+    got = steps(doc, "engine")
+    assert got[:2] == [("changed", "put into maintenance: kvm1"),
+                       ("ok", "already in maintenance: kvm1")]
+    assert got[2] == ("failed", (
+        "deactivate host kvm2: Operation Failed: [The following Hosts have running VMs and "
+        "cannot be switched to maintenance mode: kvm2.\n"
+        "Please ensure that the following Clusters have at least one Host in UP state: "
+        "Default.] (HTTP 409)"))
+    assert got[3:] == [("changed", "activated: kvm1 (already up: kvm2)"),
+                       ("ok", "already up: kvm2, kvm1")]
+    assert host_statuses(lab) == {"kvm1": "up", "kvm2": "up"}
+
+
+def test_an_unknown_host_fails_before_any_change(lab: EngineLab, tmp_path: Path) -> None:
+    code, doc, _ = run(lab, tmp_path, engine_step("engine.host_maintenance",
+                                                  {"hosts": ["kvm1", "kvm3"]}))
+    assert code == 2
+    assert steps(doc, "engine") == [("failed", "no host named 'kvm3' in the engine; did you "
+                                               "mean 'kvm2'? (hosts: kvm1, kvm2)")]
+    assert host_statuses(lab) == {"kvm1": "up", "kvm2": "up"}
+
+
+def test_event_is_logged_once_per_run_and_custom_id(lab: EngineLab, tmp_path: Path) -> None:
+    params = {"description": "maintenance window 42 started", "severity": "warning",
+              "custom_id": 4242}
+    workflow = json.dumps({"name": "event", "hosts": "engine", "steps": [
+        {"name": "log", "task": "engine.event", "with": params},
+        {"name": "log again", "task": "engine.event", "with": params}]})
+    code, doc, err = run(lab, tmp_path, workflow)
+    assert code == 0, err
+    assert steps(doc, "engine") == [
+        ("changed", "logged a warning event: maintenance window 42 started"),
+        ("ok", "event 4242 of opsrunner is already logged")]
+    logged = [e for e in lab.events() if e.origin == "opsrunner" and e.custom_id == 4242]
+    assert [(e.description, e.severity.value) for e in logged] == [
+        ("maintenance window 42 started", "warning")]
+
+
+def test_vm_power_shutdown_and_start(lab: EngineLab, tmp_path: Path) -> None:
+    workflow = json.dumps({"name": "power", "hosts": "engine", "steps": [
+        {"name": "down", "task": "engine.vm_power", "with": {"vm": "ol8-vm1", "state": "down"}},
+        {"name": "down again", "task": "engine.vm_power",
+         "with": {"vm": "ol8-vm1", "state": "down", "how": "stop"}},
+        {"name": "up", "task": "engine.vm_power", "with": {"vm": "ol8-vm1", "state": "up"}}]})
+    code, doc, err = run(lab, tmp_path, workflow)
+    assert code == 0, err
+    assert steps(doc, "engine") == [("changed", "VM ol8-vm1: shutdown: up -> down"),
+                                    ("ok", "VM ol8-vm1 is already down"),
+                                    ("changed", "VM ol8-vm1: start: down -> up")]
+    assert lab.read("vms", "ol8-vm1").status.value == "up"
+
+
+def test_engine_settings_errors_fail_the_host_with_a_clear_message(lab: EngineLab,
+                                                                   tmp_path: Path) -> None:
+    code, doc, _ = run(lab, tmp_path, engine_step("engine.event", {"description": "x"}),
+                       "-e", "engine_ca_file=/nonexistent/ca.pem")
+    assert code == 2
+    assert steps(doc, "engine") == [
+        ("failed", "host 'engine': engine_ca_file '/nonexistent/ca.pem' is not a readable "
+                   "file")]
+    wrong_ca = tmp_path / "other-ca.pem"
+    wrong_ca.write_text(Path("/etc/ssl/certs/ca-certificates.crt").read_text())
+    code, doc, _ = run(lab, tmp_path, engine_step("engine.event", {"description": "x"}),
+                       "-e", f"engine_ca_file={wrong_ca}")
+    assert code == 2
+    (status, message), = steps(doc, "engine")
+    assert status == "failed"
+    assert message.startswith(f"read recent events: TLS with the engine at "
+                              f"https://{lab.layout.engine_address}/ovirt-engine/api failed: ")
+    assert message.endswith("(is engine_ca_file the engine's CA?)")
+    password = admin_password_file(lab.layout).read_text().strip()
+    journals = "".join(p.read_text() for p in (tmp_path / "journal").iterdir())
+    assert password not in json.dumps(doc) and password not in journals
+
+
+def test_upload_iso_then_insert_it_and_set_the_boot_order(lab: EngineLab,
+                                                          tmp_path: Path) -> None:
+    data = os.urandom(20 * MIB)
+    iso = tmp_path / "tools.iso"
+    iso.write_bytes(data)
+    digest = hashlib.sha256(data).hexdigest()
+    upload = {"src": str(iso), "name": "tools.iso", "storage_domain": "data"}
+    insert = {"vm": "ol8-vm1", "iso": "tools.iso", "boot": ["cdrom", "hd"]}
+    workflow = json.dumps({"name": "iso", "hosts": "engine", "steps": [
+        {"name": "upload", "task": "engine.upload_iso", "with": upload},
+        {"name": "upload again", "task": "engine.upload_iso", "with": upload},
+        {"name": "insert", "task": "engine.vm_cdrom", "with": insert},
+        {"name": "insert again", "task": "engine.vm_cdrom", "with": insert},
+        {"name": "insert now", "task": "engine.vm_cdrom",
+         "with": {"vm": "ol8-vm1", "iso": "tools.iso", "current": True}}]})
+    code, doc, err = run(lab, tmp_path, workflow)
+    assert code == 0, (err, doc)
+    disk = lab.read("disks", "tools.iso")
+    assert steps(doc, "engine") == [
+        ("changed", f"uploaded tools.iso ({20 * MIB} bytes, sha256 checked) to storage domain "
+                    "data as disk tools.iso"),
+        ("ok", f"disk tools.iso already holds tools.iso ({20 * MIB} bytes, sha256 "
+               f"{digest[:12]}...)"),
+        ("changed", "VM ol8-vm1: changed CD-ROM in the configuration: insert tools.iso; boot "
+                    "order hd -> cdrom,hd (at its next run)"),
+        ("ok", "VM ol8-vm1 is as wanted"),
+        ("changed", "VM ol8-vm1: changed CD-ROM in the running VM: insert tools.iso")]
+    # The bytes landed in the storage domain, and the disk records what it holds.
+    domain = disk.storage_domains[0].id
+    image = lab.layout.data / "storage" / domain / "images" / disk.id
+    assert hashlib.sha256(image.read_bytes()).hexdigest() == digest
+    assert (disk.status.value, disk.content_type.value, disk.description) == (
+        "ok", "iso", f"sha256={digest} size={20 * MIB}")
+    connection = lab.connect()
+    try:
+        vm_service = connection.system_service().vms_service().vm_service(
+            lab.read("vms", "ol8-vm1").id)
+        cdroms = vm_service.cdroms_service()
+        cdrom = cdroms.cdrom_service(cdroms.list()[0].id)
+        assert cdrom.get().file.id == disk.id
+        assert cdrom.get(current=True).file.id == disk.id
+        boot = vm_service.get(next_run=True).os.boot.devices
+        assert [d.value for d in boot] == ["cdrom", "hd"]
+    finally:
+        connection.close()
+    eject = json.dumps({"name": "eject", "hosts": "engine", "steps": [
+        {"name": "eject", "task": "engine.vm_cdrom",
+         "with": {"vm": "ol8-vm1", "eject": True, "boot": ["hd"]}}]})
+    code, doc, err = run(lab, tmp_path, eject)
+    assert code == 0, err
+    assert steps(doc, "engine") == [
+        ("changed", "VM ol8-vm1: changed CD-ROM in the configuration: eject; boot order "
+                    "cdrom,hd -> hd (at its next run)")]
+
+
+def test_upload_refuses_a_disk_of_that_name_with_other_content(lab: EngineLab,
+                                                               tmp_path: Path) -> None:
+    first, second = tmp_path / "a.iso", tmp_path / "b.iso"
+    first.write_bytes(os.urandom(MIB))
+    second.write_bytes(os.urandom(MIB))
+    params = {"name": "other.iso", "storage_domain": "data"}
+    code, _, err = run(lab, tmp_path, engine_step("engine.upload_iso",
+                                                  {"src": str(first), **params}))
+    assert code == 0, err
+    code, doc, _ = run(lab, tmp_path, engine_step("engine.upload_iso",
+                                                  {"src": str(second), **params}, "again"))
+    assert code == 2
+    held = hashlib.sha256(first.read_bytes()).hexdigest()
+    assert steps(doc, "engine") == [
+        ("failed", f"disk other.iso exists with other content (sha256={held} size={MIB}, "
+                   "status ok); remove it or choose another name")]
+
+
+class BreakingRelay:
+    """A TCP relay on ``address`` to ``target`` that cuts its first connection once ``cut``
+    bytes went upstream (a broken network in the middle of an upload)."""
+
+    def __init__(self, address: str, target: tuple[str, int], cut: int) -> None:
+        self.server = socket.create_server((address, 0))
+        self.server.settimeout(0.1)
+        self.stop = threading.Event()
+        self.port = self.server.getsockname()[1]
+        self.target = target
+        self.cut = cut
+        self.connections = 0
+        self.threads: list[threading.Thread] = []
+        self.sockets: list[socket.socket] = []
+        self._accept = threading.Thread(target=self._serve)
+        self._accept.start()
+
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                client, _ = self.server.accept()
+            except TimeoutError:
+                continue
+            client.settimeout(None)
+            self.connections += 1
+            upstream = socket.create_connection(self.target)
+            self.sockets += [client, upstream]
+            limit = self.cut if self.connections == 1 else None
+            for source, sink, cut in ((client, upstream, limit), (upstream, client, None)):
+                thread = threading.Thread(target=self._pump, args=(source, sink, cut))
+                thread.start()
+                self.threads.append(thread)
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket, cut: int | None) -> None:
+        sent = 0
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+                sent += len(data)
+                if cut is not None and sent >= cut:
+                    break
+        except OSError:
+            pass
+        for sock in (source, sink):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self.stop.set()
+        self._accept.join()
+        self.server.close()
+        for sock in self.sockets:
+            sock.close()
+        for thread in self.threads:
+            thread.join()
+
+
+def test_an_upload_resumes_after_a_broken_connection(lab: EngineLab, tmp_path: Path) -> None:
+    data = os.urandom(12 * MIB)
+    path = tmp_path / "resume.iso"
+    path.write_bytes(data)
+    connection = lab.connect()
+    system = connection.system_service()
+    try:
+        disk = system.disks_service().add(types.Disk(
+            name="resume.iso", format=types.DiskFormat.RAW, provisioned_size=len(data),
+            content_type=types.DiskContentType.ISO,
+            storage_domains=[types.StorageDomain(name="data")]))
+        disk_service = system.disks_service().disk_service(disk.id)
+        wait_for_status(disk_service, "ok", deadline=time.monotonic() + 30, describe="disk")
+        transfers = system.image_transfers_service()
+        transfer = transfers.add(types.ImageTransfer(
+            disk=types.Disk(id=disk.id), direction=types.ImageTransferDirection.UPLOAD,
+            format=types.DiskFormat.RAW))
+        transfer_service = transfers.image_transfer_service(transfer.id)
+        ready = wait_for_status(transfer_service, "transferring", describe="transfer",
+                                deadline=time.monotonic() + 30,
+                                status_of=lambda t: t.phase.value)
+        url = urllib.parse.urlsplit(ready.proxy_url)
+        relay = BreakingRelay(lab.layout.engine_address, (url.hostname, url.port), 3 * MIB)
+        lines: list[str] = []
+        client = ImageioClient(f"https://{url.hostname}:{relay.port}{url.path}",
+                               ca_file=str(lab.ca_file), log=lines.append, sleep=lambda s: None)
+        try:
+            assert client.upload(path, len(data)) == 1
+            assert client.sha256(len(data)) == hashlib.sha256(data).hexdigest()
+        finally:
+            client.close()
+            relay.close()
+        assert relay.connections == 2
+        assert len(lines) == 1 and lines[0].startswith(
+            "image transfer: connection broken at offset 0 (")
+        assert lines[0].endswith("); resuming in 0.5s (attempt 1/3)")
+        transfer_service.finalize()
+        wait_for_status(transfer_service, {"finished_success", GONE}, describe="transfer",
+                        deadline=time.monotonic() + 30, status_of=lambda t: t.phase.value)
+        image = lab.layout.data / "storage" / disk_service.get().storage_domains[0].id
+        assert (image / "images" / disk.id).read_bytes() == data
+        # An HTTP error is the daemon's answer, not retried.
+        bogus = ImageioClient(ready.proxy_url.rsplit("/", 1)[0] + "/no-such-ticket",
+                              ca_file=str(lab.ca_file))
+        with pytest.raises(ImageioError) as caught:
+            bogus.upload(path, MIB)
+        assert str(caught.value).startswith(
+            f"image daemon at {url.netloc}: write at offset 0 refused: HTTP 403 Forbidden: ")
+    finally:
+        connection.close()
+
+
+def test_snapshot_create_restore_remove(lab: EngineLab, tmp_path: Path) -> None:
+    snap = {"vm": "ol8-vm1", "description": "before patching"}
+    workflow = json.dumps({"name": "snapshots", "hosts": "engine", "steps": [
+        {"name": "create", "task": "engine.snapshot", "with": {**snap, "action": "create"}},
+        {"name": "create again", "task": "engine.snapshot",
+         "with": {**snap, "action": "create"}},
+        {"name": "restore while up", "task": "engine.snapshot", "on_error": "continue",
+         "with": {**snap, "action": "restore"}},
+        {"name": "stop", "task": "engine.vm_power",
+         "with": {"vm": "ol8-vm1", "state": "down", "how": "stop"}},
+        {"name": "restore", "task": "engine.snapshot", "with": {**snap, "action": "restore"}},
+        {"name": "start", "task": "engine.vm_power", "with": {"vm": "ol8-vm1", "state": "up"}},
+        {"name": "remove", "task": "engine.snapshot", "with": {**snap, "action": "remove"}},
+        {"name": "remove again", "task": "engine.snapshot",
+         "with": {**snap, "action": "remove"}}]})
+    code, doc, err = run(lab, tmp_path, workflow)
+    assert code == 0, (err, doc)
+    label = "snapshot 'before patching' of VM ol8-vm1"
+    assert steps(doc, "engine") == [
+        ("changed", f"created {label}"),
+        ("ok", f"{label} exists"),
+        ("failed", "VM ol8-vm1 is up; a snapshot can only be restored while the VM is down "
+                   "(engine.vm_power state=down first)"),
+        ("changed", "VM ol8-vm1: stop: up -> down"),
+        ("changed", f"restored {label}"),
+        ("changed", "VM ol8-vm1: start: down -> up"),
+        ("changed", f"removed {label}"),
+        ("ok", f"{label} does not exist")]
+    connection = lab.connect()
+    try:
+        snapshots = connection.system_service().vms_service().vm_service(
+            lab.read("vms", "ol8-vm1").id).snapshots_service().list()
+        assert [s.snapshot_type.value for s in snapshots] == ["active"]
+    finally:
+        connection.close()
+    texts = [e.description for e in lab.events()]
+    assert "Restoring VM ol8-vm1 from snapshot started by user admin@internal-authz." in texts
+
+
+def test_a_sealed_template_from_a_vm_that_is_down(lab: EngineLab, tmp_path: Path) -> None:
+    make = {"vm": "ol8-vm1", "name": "ol8-tpl"}
+    workflow = json.dumps({"name": "template", "hosts": "engine", "steps": [
+        {"name": "while up", "task": "engine.template_from_vm", "with": make,
+         "on_error": "continue"},
+        {"name": "down", "task": "engine.vm_power", "with": {"vm": "ol8-vm1", "state": "down"}},
+        {"name": "make", "task": "engine.template_from_vm", "with": make},
+        {"name": "make again", "task": "engine.template_from_vm", "with": make},
+        {"name": "up", "task": "engine.vm_power", "with": {"vm": "ol8-vm1", "state": "up"}}]})
+    code, doc, err = run(lab, tmp_path, workflow)
+    assert code == 0, (err, doc)
+    assert steps(doc, "engine") == [
+        ("failed", "VM ol8-vm1 is up; a template can only be made from a VM that is down "
+                   "(engine.vm_power state=down first)"),
+        ("changed", "VM ol8-vm1: shutdown: up -> down"),
+        ("changed", "created template ol8-tpl from VM ol8-vm1 (sealed)"),
+        ("ok", "template ol8-tpl exists"),
+        ("changed", "VM ol8-vm1: start: down -> up")]
+    template = lab.read("templates", "ol8-tpl")
+    assert template.status.value == "ok"
+    connection = lab.connect()
+    try:
+        system = connection.system_service()
+        attachments = system.templates_service().template_service(
+            template.id).disk_attachments_service().list()
+        aliases = [system.disks_service().disk_service(a.disk.id).get().alias
+                   for a in attachments]
+    finally:
+        connection.close()
+    assert aliases == ["ol8-tpl"]
+    assert "Template ol8-tpl was sealed." in [e.description for e in lab.events()]
