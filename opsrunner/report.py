@@ -29,11 +29,13 @@ class StepRecord:
     msg: str = ""
     always: bool = False
     ignored: bool = False
+    note: str = ""
 
     def as_json(self) -> dict[str, Any]:
         return {"name": self.name, "task": self.task, "status": self.status, "rc": self.rc,
                 "stdout": self.stdout, "stderr": self.stderr, "duration": round(self.duration, 3),
-                "msg": self.msg, "always": self.always, "ignored": self.ignored}
+                "msg": self.msg, "always": self.always, "ignored": self.ignored,
+                "note": self.note}
 
 
 @dataclass

@@ -26,7 +26,9 @@ class Result:
 
     ``changed`` says whether the task changed (or, in check mode, would change) the host;
     ``failed`` marks a failure, ``msg`` says why or what was done; ``data`` carries
-    task-specific facts that later steps can read through ``register``.
+    task-specific facts that later steps can read through ``register``; ``note`` is one
+    line for the end-of-run summary (what the admin must know: a backup's date, the space
+    reclaimed).
     """
 
     changed: bool = False
@@ -37,6 +39,7 @@ class Result:
     stderr: str = ""
     data: dict[str, Any] = field(default_factory=dict)
     skipped: bool = False
+    note: str = ""
 
     @classmethod
     def from_command(cls, res: CommandResult, *, changed: bool, failed: bool = False,

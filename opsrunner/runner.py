@@ -61,6 +61,7 @@ class Runner:
         self.observer = observer or Observers()
         self.redactor = redactor or Redactor(inventory.secrets)
         self.stop = threading.Event()
+        self._notes_lock = threading.Lock()
         self.report = RunReport(self.run_id, workflow.name, str(workflow.path),
                                 check=options.check)
         self.states = [self._state(h) for h in hosts]
@@ -159,7 +160,7 @@ class Runner:
             for hs in targets[1:]:
                 if step.register and step.register in first.registered:
                     hs.registered[step.register] = first.registered[step.register]
-                record = replace(first.report.steps[-1])
+                record = replace(first.report.steps[-1], note="")
                 record.msg = f"run once on {first.host.name}: {record.msg}".rstrip(": ")
                 self.observer.step_finished(hs.host.name, record)
                 self._finish(step, hs, record)
@@ -191,6 +192,9 @@ class Runner:
 
     def _finish(self, step: Step, hs: HostState, record: StepRecord) -> None:
         hs.report.steps.append(record)
+        if record.note:
+            with self._notes_lock:
+                self.report.notes.append(f"{hs.host.name}: {record.note}")
         if record.status == "failed" and not record.ignored:
             hs.fail()
 

@@ -68,7 +68,8 @@ class StepExecutor:
         return StepRecord(name=step.name, task=step.task, status=result.status, rc=result.rc,
                           stdout=red(result.stdout), stderr=red(result.stderr),
                           duration=duration, msg=red(result.msg), always=always,
-                          ignored=result.failed and step.on_error == "continue")
+                          ignored=result.failed and step.on_error == "continue",
+                          note=red(result.note))
 
     def _outcome(self, step: Step, hs: HostState) -> Result:
         try:

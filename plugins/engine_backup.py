@@ -91,7 +91,7 @@ def engine_backup(task: Task, *,
            + (f"; copied to {fetched}" if fetched else "")
            + (f"; removed {len(removed)} older backup(s)" if removed else ""))
     task.log(msg)
-    return Result(changed=True, msg=msg, stdout=res.stdout,
+    return Result(changed=True, msg=msg, stdout=res.stdout, note=f"backup {file} ({size} bytes)",
                   data={"file": file, "log": log, "size": size, "sha256": sha256,
                         "scopes": scope_list, "fetched": fetched, "removed": removed})
 

@@ -92,7 +92,8 @@ def engine_restore(task: Task, *, file: str, confirm: bool = False,
            f"{date}: objects added, removed or changed after {date} are missing; safety "
            f"backup of the previous state: {safety}")
     task.log(msg)
-    return Result(changed=True, msg=msg, stdout=restored.stdout, data=data)
+    return Result(changed=True, msg=msg, stdout=restored.stdout, data=data,
+                  note=f"restored the backup of {date}: objects changed after it are missing")
 
 
 def _refuse(why: str) -> NoReturn:

@@ -114,7 +114,8 @@ def vacuum(task: Task, *,
     notes = "".join(f"; {note}" for note in skipped)
     task.log(summary + notes)
     return Result(changed=True, stdout="".join(run.outputs), data=data,
-                  msg=f"{summary}{notes}" + ("; no dump taken" if not dump else ""))
+                  msg=f"{summary}{notes}" + ("; no dump taken" if not dump else ""),
+                  note=summary)
 
 
 @dataclass

@@ -335,3 +335,28 @@ def test_module_entry_runs():
     proc = subprocess.run([sys.executable, "-m", "opsrunner.cli", "--help"],
                           capture_output=True, text=True, env={**os.environ})
     assert proc.returncode == 0 and "Exit codes" in proc.stdout
+
+
+def test_task_notes_reach_the_run_summary(local_inventory, write_workflow, run_json, tmp_path):
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "noting.py").write_text(
+        "from opsrunner import Result, Task, hookimpl\n\n"
+        "def noting(task: Task, *, text: str) -> Result:\n"
+        "    '''Leave a note for the summary.'''\n"
+        "    return Result(changed=True, note=text)\n\n"
+        "@hookimpl\n"
+        "def opsrunner_register_tasks(registry):\n"
+        "    registry.add_task(noting)\n")
+    inv = local_inventory(("h1", "h2"))
+    wf = write_workflow("""
+        name: notes
+        steps:
+          - {name: note, task: noting, with: {text: "backup of {{ host.name }} is from 03:00"}}
+          - {name: once, task: noting, with: {text: "said once"}, run_once: true}
+    """)
+    code, doc = run_json(wf, inv, "--plugin-dir", str(plugins))
+    assert code == 0
+    assert sorted(doc["notes"]) == ["h1: backup of h1 is from 03:00", "h1: said once",
+                                    "h2: backup of h2 is from 03:00"]
+    assert doc["hosts"]["h1"]["steps"][0]["note"] == "backup of h1 is from 03:00"
