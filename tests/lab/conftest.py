@@ -17,8 +17,10 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from engine_api_lab import ApiLab, running_api
 from sshd_lab import LabUser, SshdLab
 
 from opsrunner.lab.layout import LabLayout
@@ -148,3 +150,20 @@ def lab() -> Iterator[LabLayout]:
         shutil.rmtree(root, ignore_errors=True)
         survivors = [pid for pid in pids if pid_alive(pid)]
         assert not survivors, f"lab processes survived lab down: {survivors}"
+
+
+@pytest.fixture
+def api(layout: LabLayout) -> Iterator[ApiLab]:
+    """The engine API simulator running on the requesting module's ``layout``."""
+    with running_api(layout) as lab:
+        yield lab
+
+
+@pytest.fixture
+def system(api: ApiLab) -> Iterator[Any]:
+    """The real ovirtsdk4's system service, logged in to ``api``."""
+    connection = api.connect()
+    try:
+        yield connection.system_service()
+    finally:
+        connection.close()

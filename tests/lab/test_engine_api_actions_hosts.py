@@ -5,7 +5,6 @@ events; a restart of the service mid-transition finishes it. Simulator on 127.0.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from pathlib import Path
 
 import ovirtsdk4 as sdk
@@ -32,21 +31,6 @@ NO_HOST = ("The following Hosts have running VMs and cannot be switched to maint
 @pytest.fixture
 def layout(tmp_path: Path) -> LabLayout:
     return quick_layout(tmp_path / "lab", PREFIX)
-
-
-@pytest.fixture
-def api(layout: LabLayout) -> Iterator[ApiLab]:
-    with running_api(layout) as lab:
-        yield lab
-
-
-@pytest.fixture
-def system(api: ApiLab) -> Iterator[sdk.services.SystemService]:
-    connection = api.connect()
-    try:
-        yield connection.system_service()
-    finally:
-        connection.close()
 
 
 def host_service(system: sdk.services.SystemService, name: str) -> sdk.services.HostService:

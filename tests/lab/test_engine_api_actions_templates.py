@@ -6,7 +6,6 @@ Simulator on 127.0.100.2."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from pathlib import Path
 
 import ovirtsdk4 as sdk
@@ -34,21 +33,6 @@ DURING_SNAPSHOT = ("The VM is performing an operation on a Snapshot. Please wait
 @pytest.fixture
 def layout(tmp_path: Path) -> LabLayout:
     return quick_layout(tmp_path / "lab", PREFIX)
-
-
-@pytest.fixture
-def api(layout: LabLayout) -> Iterator[ApiLab]:
-    with running_api(layout) as lab:
-        yield lab
-
-
-@pytest.fixture
-def system(api: ApiLab) -> Iterator[sdk.services.SystemService]:
-    connection = api.connect()
-    try:
-        yield connection.system_service()
-    finally:
-        connection.close()
 
 
 def vm_of(system: sdk.services.SystemService) -> sdk.services.VmService:

@@ -38,15 +38,6 @@ def api(tmp_path: Path) -> Iterator[ApiLab]:
 
 
 @pytest.fixture
-def system(api: ApiLab) -> Iterator[sdk.services.SystemService]:
-    connection = api.connect()
-    try:
-        yield connection.system_service()
-    finally:
-        connection.close()
-
-
-@pytest.fixture
 def vm(system: sdk.services.SystemService) -> sdk.services.VmService:
     vms = system.vms_service()
     return vms.vm_service(by_name(vms, "ol8-vm1").id)  # type: ignore[attr-defined]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import ovirtsdk4 as sdk
@@ -28,21 +27,6 @@ WRONG_PASSWORD = ("Error during SSO authentication access_denied : Cannot authen
 @pytest.fixture
 def layout(tmp_path: Path) -> LabLayout:
     return LabLayout(tmp_path / "lab", kvm_hosts=2, address_prefix=PREFIX)
-
-
-@pytest.fixture
-def api(layout: LabLayout) -> Iterator[ApiLab]:
-    with running_api(layout) as lab:
-        yield lab
-
-
-@pytest.fixture
-def system(api: ApiLab) -> Iterator[sdk.services.SystemService]:
-    connection = api.connect()
-    try:
-        yield connection.system_service()
-    finally:
-        connection.close()
 
 
 def login_events(system: sdk.services.SystemService) -> list[types.Event]:
