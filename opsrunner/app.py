@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from opsrunner.errors import UsageError
 from opsrunner.extravars import parse_extra_vars
@@ -116,7 +117,16 @@ def verify_workflow(req: RunRequest) -> int:
         raise UsageError(f"{workflow.path}: the workflow has no verify: checks")
     started = time.monotonic()
     report = RunReport(new_run_id(), workflow.name, str(workflow.path))
-    results = run_checks(workflow.verify, hosts, extra_vars=extra,
+    from opsrunner.hoststate import HostSession, HostState
+    from opsrunner.runner import checks_context
+
+    def no_connection() -> Any:
+        raise AssertionError("verify renders variables only; it never connects here")
+
+    states = [HostState(h, HostSession(no_connection), workflow_vars=workflow.vars,
+                        extra_vars=extra, check=False, run_id=report.run_id) for h in hosts]
+    results = run_checks(workflow.verify, hosts,
+                         host_vars={hs.host.name: checks_context(hs) for hs in states},
                          redactor=Redactor(inventory.secrets))
     for host in hosts:
         hr = report.hosts.setdefault(host.name, HostReport(host.name))

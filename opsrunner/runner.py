@@ -215,11 +215,23 @@ class Runner:
         if not targets:
             return
         results = run_checks(self.workflow.verify, [hs.host for hs in targets],
-                             extra_vars=self.options.extra_vars, redactor=self.redactor)
+                             host_vars={hs.host.name: checks_context(hs) for hs in targets},
+                             redactor=self.redactor)
         for hs in targets:
             hs.report.verify = results.get(hs.host.name, [])
             if any(c.status in ("failed", "error") for c in hs.report.verify):
                 hs.fail()
+
+
+def checks_context(hs: HostState) -> dict[str, Any]:
+    """What a host's checks see as ``hostvars``: its template context (rendered workflow vars
+    included), or its inventory data if the workflow vars cannot be rendered."""
+    from opsrunner.errors import UsageError
+
+    try:
+        return hs.context()
+    except UsageError:
+        return dict(hs.host.data)
 
 
 def batch_size(batch: int | str, total: int) -> int:

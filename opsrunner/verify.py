@@ -27,16 +27,22 @@ from opsrunner.verify_plugin import LOCAL_HOST_ENV, VARS_ENV
 
 
 def run_checks(files: Sequence[Path], hosts: Sequence[Host], *,
-               extra_vars: Mapping[str, Any] | None = None,
+               host_vars: Mapping[str, Mapping[str, Any]] | None = None,
                redactor: Redactor | None = None) -> dict[str, list[CheckRecord]]:
-    """Run ``files`` on ``hosts``; return each host's check records (never raises for failures)."""
+    """Run ``files`` on ``hosts``; return each host's check records (never raises for failures).
+
+    ``host_vars`` maps a host name to what its checks see as ``hostvars`` (the runner passes
+    each host's template context: inventory data, workflow vars, ``-e`` vars, registered
+    results); a host without an entry gets its inventory data.
+    """
     redactor = redactor or Redactor(())
     results: dict[str, list[CheckRecord]] = {h.name: [] for h in hosts}
     workdir = Path(tempfile.mkdtemp(prefix="opsrunner-verify-"))
     try:
         vars_file = workdir / "vars.json"
+        seen = host_vars or {}
         _write_private(vars_file, json.dumps(
-            {h.name: {**h.data, **(extra_vars or {}), "inventory_hostname": h.name,
+            {h.name: {**(seen.get(h.name) or h.data), "inventory_hostname": h.name,
                       "sysroot": h.sysroot} for h in hosts}, default=str))
         for group in _groups(hosts, results):
             _run_group(files, group, workdir, vars_file, results, redactor)

@@ -220,24 +220,31 @@ def test_verify_checks_pass_and_fail_through_strict_ssh(sshd_hosts, tmp_path):
 
         def test_only_node1_is_special(host, hostvars):
             assert hostvars["inventory_hostname"] != "node2"
+
+        def test_checks_see_registered_results(hostvars):
+            # after `opsrunner run`; `opsrunner verify` alone has no registered results
+            if "conf" in hostvars:
+                assert hostvars["conf"]["changed"] is True
     """)
     wf = write(tmp_path / "wf.yml", """
         name: verified
         vars: {level: "3"}
         steps:
-          - {name: conf, task: copy, with: {dest: /etc/app.conf, content: "level={{ level }}\\n"}}
+          - {name: conf, task: copy, with: {dest: /etc/app.conf, content: "level={{ level }}\\n"},
+             register: conf}
         verify: [checks/conf.py]
     """)
-    code, doc, err = run(tmp_path, str(wf), "-i", str(inv), "-e", "level=3")
+    code, doc, err = run(tmp_path, str(wf), "-i", str(inv))  # checks see the workflow vars
     assert code == 2, err
     assert doc["hosts"]["node1"]["status"] == "ok"
     assert doc["hosts"]["node2"]["status"] == "failed"
     checks = {c["name"]: c["status"] for c in doc["hosts"]["node2"]["verify"]}
     assert checks == {"test_conf_written[ssh://node2]": "passed",
-                      "test_only_node1_is_special[ssh://node2]": "failed"}
+                      "test_only_node1_is_special[ssh://node2]": "failed",
+                      "test_checks_see_registered_results[ssh://node2]": "passed"}
     # `opsrunner verify` alone, and host keys are enforced for the checks too
     proc = subprocess.run([sys.executable, "-m", "opsrunner.cli", "verify", str(wf), "-i",
-                           str(inv), "-e", "level=3", "--limit", "node1", "--output", "json"],
+                           str(inv), "--limit", "node1", "--output", "json"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     empty = tmp_path / "empty_known_hosts"
@@ -245,7 +252,7 @@ def test_verify_checks_pass_and_fail_through_strict_ssh(sshd_hosts, tmp_path):
     defaults = yaml.safe_load((inv / "defaults.yaml").read_text())
     (inv / "defaults.yaml").write_text(yaml.safe_dump({**defaults, "known_hosts": str(empty)}))
     proc = subprocess.run([sys.executable, "-m", "opsrunner.cli", "verify", str(wf), "-i",
-                           str(inv), "-e", "level=3", "--limit", "node1", "--output", "json"],
+                           str(inv), "--limit", "node1", "--output", "json"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     checks = {c["name"]: c for c in json.loads(proc.stdout)["hosts"]["node1"]["verify"]}
