@@ -26,15 +26,27 @@ def _lab_dir(path: str | None) -> Path:
               help="Lab folder (default: $OPSRUNNER_LAB_DIR or /var/lib/opsrunner/lab).")
 @click.option("--kvm-hosts", type=click.IntRange(1, 80), default=None,
               help="Number of KVM hosts (default: as before, else 2).")
-def lab_up(folder: str | None, kvm_hosts: int | None) -> None:
+@click.option("--guests", default=None, metavar="NAMES",
+              help="Comma-separated guest names, each one a VM of the engine; the prefix is the "
+                   "Oracle Linux release, e.g. ol8-vm1,ol7-vm1,ol6-vm1 (default: as before, "
+                   "else ol8-vm1).")
+def lab_up(folder: str | None, kvm_hosts: int | None, guests: str | None) -> None:
     """Create and start the lab (idempotent); print the inventory path."""
     import time
 
     from opsrunner.lab import manager
+    from opsrunner.lab.layout import check_guests
+
+    names = None
+    if guests is not None:
+        try:
+            names = check_guests([n.strip() for n in guests.split(",") if n.strip()])
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--guests") from None
 
     def action() -> int:
         started = time.monotonic()
-        layout = manager.up(_lab_dir(folder), kvm_hosts)
+        layout = manager.up(_lab_dir(folder), kvm_hosts, guests=names)
         click.echo(f"lab up in {time.monotonic() - started:.1f}s; inventory:", err=True)
         click.echo(str(layout.inventory))
         return 0
@@ -45,7 +57,10 @@ def lab_up(folder: str | None, kvm_hosts: int | None) -> None:
 @lab.command("status")
 @click.option("--dir", "folder", type=click.Path(file_okay=False))
 def lab_status(folder: str | None) -> None:
-    """Each host and service, up or down, with its address and ports (exit 3 if any is down)."""
+    """Each host and service, up or down, with its address and ports (exit 3 if any is down).
+
+    A guest whose VM is powered off in the engine shows "down (VM down)": expected, exit 0.
+    """
     from opsrunner.lab import manager
 
     def action() -> int:
@@ -56,13 +71,13 @@ def lab_status(folder: str | None) -> None:
         rows = manager.status(_lab_dir(folder))
         table = Table("host", "service", "state", "address", "ports", "pid")
         for row in rows:
-            table.add_row(row.host, row.service,
-                          Text("up" if row.active else "down",
-                               style="green" if row.active else "red"),
+            state = "up" if row.active else "down (VM down)" if row.vm_down else "down"
+            style = "green" if row.active else "yellow" if row.vm_down else "red"
+            table.add_row(row.host, row.service, Text(state, style=style),
                           row.address, ", ".join(f"{k} {v}" for k, v in row.ports.items()),
                           str(row.pid or "-"))
         Console().print(table)
-        return 0 if rows and all(r.active for r in rows) else 3
+        return 0 if rows and all(r.active or r.vm_down for r in rows) else 3
 
     sys.exit(guard(action))
 

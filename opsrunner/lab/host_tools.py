@@ -2,7 +2,8 @@
 
 - engine: ``update-ca-trust``, ``dnf`` (and ``yum``), ``rpm``, ``hosted-engine``;
 - KVM hosts: ``update-ca-trust``, ``dnf``, ``yum``, ``rpm``;
-- guests: ``dnf``, ``yum``, ``rpm``.
+- guests: ``dnf``, ``yum``, ``rpm``, and ``poweroff``, ``shutdown``, ``halt`` (which power the
+  guest's VM off in the engine: :mod:`opsrunner.lab.tools.power`).
 
 Each is a short ``#!<this Python>`` script calling its implementation in
 :mod:`opsrunner.lab.tools` (``yum`` is a link to ``dnf``, as on Oracle Linux 8). The
@@ -31,11 +32,14 @@ TOOLS = {
     "dnf": ("opsrunner.lab.tools.dnf", "main"),
     "rpm": ("opsrunner.lab.tools.rpmdb", "rpm_main"),
     "hosted-engine": ("opsrunner.lab.tools.hosted_engine", "main"),
+    "poweroff": ("opsrunner.lab.tools.power", "poweroff_main"),
+    "shutdown": ("opsrunner.lab.tools.power", "shutdown_main"),
+    "halt": ("opsrunner.lab.tools.power", "halt_main"),
 }
 ROLE_TOOLS = {
     "engine": ("update-ca-trust", "dnf", "rpm", "hosted-engine"),
     "kvm": ("update-ca-trust", "dnf", "rpm"),
-    "guest": ("dnf", "rpm"),
+    "guest": ("dnf", "rpm", "poweroff", "shutdown", "halt"),
 }
 ALIASES = {"yum": "dnf"}
 

@@ -34,6 +34,8 @@ def write_inventory(layout: LabLayout) -> None:
             data["engine_fqdn"] = "engine.lab.local"
             data["engine_address"] = layout.engine_address
             data.update(engine_api_vars(layout))
+        if host.role == "guest":
+            data["vm_name"] = host.name  # the engine VM this guest is
         hosts[host.name] = {"hostname": host.address, "port": host.port,
                             "groups": [GROUPS[host.role]], "data": data}
     groups = {name: {"groups": ["olvm"]} for name in GROUPS.values()}

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +20,7 @@ GUEST = "ol8-vm1"
 SSH_PORT = 2222
 ADDRESS_PREFIX = "127.0.80."
 LAB_DIR_ENV = "OPSRUNNER_LAB_DIR"
+GUEST_NAME = re.compile(r"ol(6|7|8)-[a-z0-9]+(-[a-z0-9]+)*")
 
 # The engine host's service ports (as on a real engine; own loopback address, no clash).
 ENGINE_PORTS = {
@@ -55,17 +58,40 @@ def default_lab_dir() -> Path:
     return Path("/var/lib/opsrunner/lab")
 
 
+def check_guests(names: Sequence[str]) -> list[str]:
+    """``names`` as a list of guest names; ValueError says which one is wrong and what is allowed.
+
+    A guest's name announces its Oracle Linux release (``ol6-``, ``ol7-`` or ``ol8-``, then
+    lower-case letters, digits and dashes); names are unique, and there are 1 to 100 of them.
+    """
+    guests = list(names)
+    if not 1 <= len(guests) <= 100:
+        raise ValueError(f"a lab has 1 to 100 guests, not {len(guests)}")
+    for name in guests:
+        if not GUEST_NAME.fullmatch(name):
+            raise ValueError(f"guest name {name!r} is not allowed: it starts with ol6-, ol7- or "
+                             f"ol8- (its Oracle Linux release), then lower-case letters, digits "
+                             f"and dashes, e.g. ol7-vm1")
+    duplicates = sorted({name for name in guests if guests.count(name) > 1})
+    if duplicates:
+        raise ValueError(f"guest names must be unique; repeated: {', '.join(duplicates)}")
+    return guests
+
+
 class LabLayout:
-    """Paths and hosts of the lab in ``root`` (with ``kvm_hosts`` KVM hosts).
+    """Paths and hosts of the lab in ``root`` (with ``kvm_hosts`` KVM hosts and ``guests``).
 
     ``address_prefix`` (``127.0.80.`` by default) places the hosts: engine ``.2``, kvmN
-    ``.10+N``, the guest ``.101``; a second lab (the test suite's) uses another prefix.
+    ``.10+N``, the guests ``.101``, ``.102``, ... in order; a second lab (the test suite's) uses
+    another prefix. ``guests`` (default ``["ol8-vm1"]``) is checked by :func:`check_guests`.
     """
 
-    def __init__(self, root: Path, kvm_hosts: int = 2, address_prefix: str = ADDRESS_PREFIX) -> None:
+    def __init__(self, root: Path, kvm_hosts: int = 2, address_prefix: str = ADDRESS_PREFIX,
+                 guests: Sequence[str] = (GUEST,)) -> None:
         self.root = root.resolve()
         self.kvm_hosts = kvm_hosts
         self.address_prefix = address_prefix
+        self.guests = check_guests(guests)
 
     @classmethod
     def load(cls, root: Path) -> LabLayout:
@@ -76,12 +102,14 @@ class LabLayout:
         except (FileNotFoundError, ValueError):
             return layout
         return cls(root, int(state.get("kvm_hosts", 2)),
-                   str(state.get("address_prefix", ADDRESS_PREFIX)))
+                   str(state.get("address_prefix", ADDRESS_PREFIX)),
+                   [str(name) for name in state.get("guests", [GUEST])])
 
     def save(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         self.state_file.write_text(json.dumps({"kvm_hosts": self.kvm_hosts,
-                                               "address_prefix": self.address_prefix}) + "\n")
+                                               "address_prefix": self.address_prefix,
+                                               "guests": self.guests}) + "\n")
 
     @property
     def state_file(self) -> Path:
@@ -126,12 +154,13 @@ class LabLayout:
         return self.host_dir(name) / "log"
 
     def hosts(self) -> list[LabHost]:
-        """engine, kvm1..kvmN, ol8-vm1 with their addresses."""
+        """engine, kvm1..kvmN, then the guests, with their addresses."""
         prefix = self.address_prefix
         hosts = [LabHost(ENGINE, "engine", prefix + "2")]
         hosts += [LabHost(f"kvm{i}", "kvm", prefix + str(10 + i))
                   for i in range(1, self.kvm_hosts + 1)]
-        hosts.append(LabHost(GUEST, "guest", prefix + "101"))
+        hosts += [LabHost(name, "guest", prefix + str(101 + i))
+                  for i, name in enumerate(self.guests)]
         return hosts
 
     def host(self, name: str) -> LabHost:

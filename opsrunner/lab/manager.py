@@ -1,7 +1,8 @@
 """Bring the lab up, report its state, take it down.
 
 ``up`` is idempotent: what runs keeps running, what is missing is made or started, and
-files a workflow changed are kept (sysroots are never rebuilt over existing files).
+files a workflow changed are kept (sysroots are never rebuilt over existing files). A guest
+whose VM is powered off in the engine keeps its sshd stopped (see :mod:`.guest_power`).
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from opsrunner.lab.daemon import Daemon, LabServerError
+from opsrunner.lab.guest_power import powered_off
 from opsrunner.lab.lab_inventory import write_inventory
 from opsrunner.lab.layout import LabHost, LabLayout
 from opsrunner.lab.sshd import SshdHost, client_key
@@ -22,7 +25,8 @@ from opsrunner.lab.units import host_units
 
 @dataclass(frozen=True)
 class ServiceState:
-    """One row of ``opsrunner lab status``."""
+    """One row of ``opsrunner lab status``; ``vm_down``: a guest's sshd, down because its VM is
+    powered off in the engine (expected, not a fault)."""
 
     host: str
     service: str
@@ -30,6 +34,7 @@ class ServiceState:
     ports: dict[str, int]
     active: bool
     pid: int | None
+    vm_down: bool = False
 
 
 def require_root() -> None:
@@ -61,12 +66,19 @@ def write_tools(layout: LabLayout, host: LabHost) -> None:
     script.chmod(0o755)
 
 
-def up(root: Path, kvm_hosts: int | None = None, address_prefix: str | None = None) -> LabLayout:
-    """Make and start everything; return the layout (its inventory is ready)."""
+def up(root: Path, kvm_hosts: int | None = None, address_prefix: str | None = None,
+       guests: Sequence[str] | None = None) -> LabLayout:
+    """Make and start everything; return the layout (its inventory is ready).
+
+    ``kvm_hosts``, ``address_prefix`` and ``guests`` default to the lab's recorded ones. The
+    engine seeds one VM per guest when it starts with no state: guests added to a lab whose
+    engine already has its state are not VMs there (``lab down --purge`` starts afresh).
+    """
     require_root()
     layout = LabLayout.load(root)
     layout = LabLayout(root, layout.kvm_hosts if kvm_hosts is None else kvm_hosts,
-                       address_prefix or layout.address_prefix)
+                       address_prefix or layout.address_prefix,
+                       layout.guests if guests is None else guests)
     layout.save()
     from opsrunner.lab.engine_tools import install_engine_tools
     from opsrunner.lab.host_tools import install_host_tools
@@ -91,7 +103,8 @@ def up(root: Path, kvm_hosts: int | None = None, address_prefix: str | None = No
         server = sshd_of(layout, host)
         server.prepare()
         server.authorize_once(Path(f"{key}.pub").read_text())
-        sshd_daemon(layout, host).start()
+        if not (host.role == "guest" and powered_off(layout, host.name)):
+            sshd_daemon(layout, host).start()
         known.append(server.known_hosts_line())
     layout.known_hosts.write_text("".join(known))
     layout.known_hosts.chmod(0o600)
@@ -113,8 +126,9 @@ def status(root: Path) -> list[ServiceState]:
     for host in layout.hosts():
         daemon = sshd_daemon(layout, host)
         pid = daemon.pid()
+        vm_down = pid is None and host.role == "guest" and powered_off(layout, host.name)
         rows.append(ServiceState(host.name, "sshd", host.address, {"ssh": host.port},
-                                 pid is not None, pid))
+                                 pid is not None, pid, vm_down))
         for unit in host_units(layout, host.name).values():
             pid = unit.daemon.pid()
             rows.append(ServiceState(host.name, unit.name, layout.host(host.name).address,

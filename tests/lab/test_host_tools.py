@@ -45,7 +45,7 @@ def tools(layout: LabLayout, host: str) -> set[str]:
 def test_each_role_has_its_tools_and_a_reinstall_changes_nothing(layout: LabLayout) -> None:
     assert tools(layout, ENGINE) == {"update-ca-trust", "dnf", "yum", "rpm", "hosted-engine"}
     assert tools(layout, "kvm1") == {"update-ca-trust", "dnf", "yum", "rpm"}
-    assert tools(layout, GUEST) == {"dnf", "yum", "rpm"}
+    assert tools(layout, GUEST) == {"dnf", "yum", "rpm", "poweroff", "shutdown", "halt"}
     files = sorted(p for p in layout.root.rglob("*") if p.is_file() and not p.is_symlink())
     before = {path: (path.read_bytes(), path.stat().st_mtime_ns) for path in files}
     install_host_tools(layout)

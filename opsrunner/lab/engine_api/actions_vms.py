@@ -1,4 +1,7 @@
-"""VM ``start``, ``stop`` and ``shutdown``: the API state only (the guest's sshd is left alone).
+"""VM ``start``, ``stop`` and ``shutdown``, and a guest powering itself off.
+
+The API state changes as below; the settings' ``guest_power`` (in the lab: the guest's sshd)
+is told when a VM starts (at once) and goes down (after the transition's delay).
 
 Start: ``wait_for_launch`` on the least busy ``up`` host of the VM's cluster, ``powering_up``,
 then ``up``. Refused for a running or locked VM, a VM with locked disks (as while its template
@@ -23,6 +26,7 @@ from opsrunner.lab.engine_api.estate import (
     up_hosts,
     vm_disks,
 )
+from opsrunner.lab.engine_api.events import record_event
 from opsrunner.lab.engine_api.faults import ApiFault, conflict
 from opsrunner.lab.engine_api.handlers import ApiContext, Handlers, Target
 from opsrunner.lab.engine_api.model import Document, ref
@@ -79,7 +83,11 @@ def start(ctx: ApiContext, target: Target, body: ET.Element,
                                              "start_time": store.now_ms() + int(up_at * 1000)})
         event_later(ctx, up_at, 32, f"VM {vm_name} started on Host {host_name}",
                     about={"vm": vm_id, "host": host_id})
-        return {"vm": ref("vms", vm_id), "job": start_job(ctx, f"Launching VM {vm_name}", up_at)}
+        answer = {"vm": ref("vms", vm_id), "job": start_job(ctx, f"Launching VM {vm_name}",
+                                                            up_at)}
+    if ctx.settings.guest_power is not None:
+        ctx.settings.guest_power.power_on(vm_name)
+    return answer
 
 
 def _power_off(ctx: ApiContext, target: Target, verb: str) -> Document:
@@ -115,7 +123,9 @@ def _power_off(ctx: ApiContext, target: Target, verb: str) -> Document:
                     about={"vm": vm_id})
         verbing = "Stopping" if verb == "stop" else "Shutting down"
         answer["job"] = start_job(ctx, f"{verbing} VM {vm_name}", delay)
-        return answer
+    if ctx.settings.guest_power is not None:
+        ctx.settings.guest_power.power_off(vm_name, delay)
+    return answer
 
 
 def stop(ctx: ApiContext, target: Target, body: ET.Element,
@@ -130,7 +140,21 @@ def shutdown(ctx: ApiContext, target: Target, body: ET.Element,
     return _power_off(ctx, target, "shutdown")
 
 
-def _vm_down(store: Store, collection: str, vm_id: str, args: Document) -> None:
+def powered_off_from_guest(store: Store, vm_id: str) -> bool:
+    """The guest of a running VM powered itself off: down now (event 61); False if the VM was
+    not running (nothing changes)."""
+    with store.transaction():
+        vm = store.get("vms", vm_id)
+        if vm is None or not (is_running(vm) or vm.get("status") == "paused"):
+            return False
+        store.unschedule("vms", vm_id)
+        vm_down(store, "vms", vm_id, {"stop_time": store.now_ms()})
+        record_event(store, 61, f"VM {vm['name']} is down. Exit message: User shut down from "
+                                f"within the guest", about={"vm": vm_id})
+        return True
+
+
+def vm_down(store: Store, collection: str, vm_id: str, args: Document) -> None:
     """The VM is down: no host, stopped now, its next-run configuration applied."""
     vm = store.get(collection, vm_id)
     if vm is None:
@@ -145,4 +169,4 @@ def register(handlers: Handlers) -> None:
     handlers.actions[("vms", "start")] = start
     handlers.actions[("vms", "stop")] = stop
     handlers.actions[("vms", "shutdown")] = shutdown
-    handlers.hooks[VM_DOWN_HOOK] = _vm_down
+    handlers.hooks[VM_DOWN_HOOK] = vm_down

@@ -1,5 +1,6 @@
 """The engine's HTTP surface behind Apache's ``/ovirt-engine/`` proxy: SSO, the health page and
-the REST API (XML, or JSON to ``Accept: application/json``), independent of the HTTP server.
+the REST API (XML, or JSON to ``Accept: application/json``), independent of the HTTP server;
+and, outside that proxy, the lab's internal ``/lab/`` paths (:mod:`.lab_internal`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from opsrunner.lab.engine_api.catalog import Catalog
 from opsrunner.lab.engine_api.events import record_event
 from opsrunner.lab.engine_api.faults import ApiFault
 from opsrunner.lab.engine_api.handlers import ApiContext, Handlers, default_handlers
+from opsrunner.lab.engine_api.lab_internal import PREFIX as LAB_PREFIX
+from opsrunner.lab.engine_api.lab_internal import LabInternal
 from opsrunner.lab.engine_api.model import Document
 from opsrunner.lab.engine_api.resources import Reply, Resources
 from opsrunner.lab.engine_api.settings import EngineSettings
@@ -50,13 +53,17 @@ def _json(status: int, document: Mapping[str, str]) -> Response:
 
 
 class EngineApp:
-    """Routes requests to SSO and the API of ``store`` (whose scheduled hooks it installs)."""
+    """Routes requests to SSO and the API of ``store`` (whose scheduled hooks it installs);
+    with ``internal_token``, ``/lab/`` requests to :class:`.lab_internal.LabInternal`."""
 
     def __init__(self, store: Store, sso: Sso, handlers: Handlers | None = None,
-                 settings: EngineSettings | None = None) -> None:
+                 settings: EngineSettings | None = None,
+                 internal_token: str | None = None) -> None:
         self.store = store
         self.sso = sso
         self.settings = settings or EngineSettings()
+        self.internal = (LabInternal(store, internal_token, self.settings)
+                         if internal_token else None)
         handlers = handlers or default_handlers()
         handlers.install_hooks(store)
         self.resources = Resources(Catalog(store), handlers)
@@ -64,6 +71,10 @@ class EngineApp:
     def handle(self, request: Request) -> Response:
         """Answer one request; never raises for a bad request."""
         path, _, raw_query = request.target.partition("?")
+        if path.startswith(LAB_PREFIX) and self.internal is not None:
+            status, body = self.internal.handle(request.method, path, dict(request.headers),
+                                                request.body)
+            return Response(status, body, JSON_TYPE)
         if path == f"{PREFIX}/sso/oauth/token" and request.method == "POST":
             return self._token(request)
         if path == f"{PREFIX}/services/sso-logout":

@@ -17,6 +17,7 @@ from pathlib import Path
 from types import FrameType
 
 from opsrunner.lab.engine_api.app import EngineApp, Request, Response
+from opsrunner.lab.engine_api.lab_internal import ensure_internal_token, internal_token_file
 from opsrunner.lab.engine_api.seed import ADMIN_LOGIN, seed_estate
 from opsrunner.lab.engine_api.settings import lab_settings
 from opsrunner.lab.engine_api.sso import DEFAULT_TOKEN_TTL, Sso, ensure_admin_password
@@ -39,13 +40,15 @@ def state_file(layout: LabLayout) -> Path:
 
 
 def engine_app(layout: LabLayout, token_ttl: float = DEFAULT_TOKEN_TTL) -> EngineApp:
-    """The simulator of ``layout``'s lab: its state loaded (or seeded), its admin password, and
-    its settings (:func:`~opsrunner.lab.engine_api.settings.lab_settings`)."""
+    """The simulator of ``layout``'s lab: its state loaded (or seeded), its admin password, its
+    settings (:func:`~opsrunner.lab.engine_api.settings.lab_settings`) and its internal token
+    (``/lab/`` paths)."""
     layout.secrets.mkdir(mode=0o700, parents=True, exist_ok=True)
     password = ensure_admin_password(admin_password_file(layout))
+    token = ensure_internal_token(internal_token_file(layout))
     store = Store(state_file(layout), seed_estate(layout))
     return EngineApp(store, Sso({ADMIN_LOGIN: password}, token_ttl),
-                     settings=lab_settings(layout))
+                     settings=lab_settings(layout), internal_token=token)
 
 
 class EngineApiServer(ThreadingHTTPServer):

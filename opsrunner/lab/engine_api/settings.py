@@ -12,6 +12,7 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from opsrunner.lab.layout import ENGINE_PORTS, LabLayout
 
@@ -66,6 +67,16 @@ def load_timing(path: Path) -> Timing:
     return dataclasses.replace(Timing(), **values).scaled(scale)
 
 
+class GuestPower(Protocol):
+    """What powers a VM's guest on and off outside the API state (the lab's guest sshd)."""
+
+    def power_on(self, vm_name: str) -> None:
+        """The VM started."""
+
+    def power_off(self, vm_name: str, delay: float = 0.0) -> None:
+        """The VM goes down in ``delay`` seconds."""
+
+
 @dataclass(frozen=True)
 class EngineSettings:
     """The simulator's surroundings.
@@ -74,6 +85,7 @@ class EngineSettings:
     :param engine_address: the address in an image transfer's ``proxy_url``.
     :param imageio_port: ovirt-imageio's data port (54323).
     :param imageio_control: ``(host, port)`` of imageio's control service (None: no imageio).
+    :param guest_power: told when a VM starts or goes down (None: the API state only).
     """
 
     timing: Timing = field(default_factory=Timing)
@@ -81,16 +93,19 @@ class EngineSettings:
     engine_address: str = "127.0.0.1"
     imageio_port: int = ENGINE_PORTS["ovirt-imageio"]
     imageio_control: tuple[str, int] | None = None
+    guest_power: GuestPower | None = None
 
 
 def lab_settings(layout: LabLayout) -> EngineSettings:
-    """The settings of ``layout``'s lab: images under ``data/storage``, its imageio."""
+    """The settings of ``layout``'s lab: images under ``data/storage``, its imageio, its guests'
+    sshd following their VMs' power state."""
+    from opsrunner.lab.guest_power import LabGuestPower
     from opsrunner.lab.imageio import CONTROL_HOST
 
     timing = load_timing(layout.data / "engine-api" / TIMING_FILE)
     return EngineSettings(timing, layout.data / "storage", layout.engine_address,
                           ENGINE_PORTS["ovirt-imageio"],
-                          (CONTROL_HOST, layout.imageio_control_port))
+                          (CONTROL_HOST, layout.imageio_control_port), LabGuestPower(layout))
 
 
 def write_timing(layout: LabLayout, scale: float) -> Path:
