@@ -28,8 +28,8 @@ unit: venv
 test: venv lint
 	$(VENV)/bin/pytest -q
 
-# The main job on the embedded default: bring the lab up (idempotent), back up the engine,
-# change its database, restore the backup with every check green, vacuum (examples/main_job.sh).
+# The main job on the embedded default: bring the lab up (idempotent), vacuum, back up the
+# engine, change its database, restore the backup with every check green (examples/main_job.sh).
 # The lab stays up for you to explore: `.venv/bin/opsrunner lab status`, `... lab down`.
 demo: venv
 	sh examples/main_job.sh
