@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from engine_api_lab import ApiLab, running_api
+from lab_up import running_lab
 from sshd_lab import LabUser, SshdLab
 
 from opsrunner.lab.layout import LabLayout
@@ -137,19 +138,8 @@ def lab_user(sshd_hosts: SshdLab) -> Iterator[LabUser]:
 def lab() -> Iterator[LabLayout]:
     """The whole lab (every host and service), on its own addresses (127.0.90.x) so it never
     disturbs a lab the user runs. Taken down and purged at the end; no process may survive."""
-    from opsrunner.lab import manager
-
-    root = Path(tempfile.mkdtemp(prefix="opsrunner-testlab-"))
-    root.chmod(0o711)  # PostgreSQL runs as postgres and must reach its data folder
-    layout = manager.up(root / "lab", kvm_hosts=2, address_prefix="127.0.90.")
-    try:
+    with running_lab("127.0.90.", kvm_hosts=2) as layout:
         yield layout
-    finally:
-        pids = [row.pid for row in manager.status(layout.root) if row.pid]
-        manager.down(layout.root, purge=True)
-        shutil.rmtree(root, ignore_errors=True)
-        survivors = [pid for pid in pids if pid_alive(pid)]
-        assert not survivors, f"lab processes survived lab down: {survivors}"
 
 
 @pytest.fixture

@@ -7,20 +7,17 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import shutil
 import ssl
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cert_chains import Chain, make_chain
 from cryptography.hazmat.primitives.serialization import Encoding
+from lab_up import running_lab
 from workflow_lab import RunOutcome, run_workflow
 
-from opsrunner.lab import manager
 from opsrunner.lab.layout import ENGINE, LabLayout
-from opsrunner.lab.processes import pid_alive
 
 FQDN = "engine.lab.local"
 PKI = "etc/pki/ovirt-engine"
@@ -34,16 +31,8 @@ CHECKS = {"test_https_presents_the_new_certificate": "passed",
 @pytest.fixture(scope="module")
 def cert_lab() -> Iterator[LabLayout]:
     """An engine-only lab on 127.0.102.x; down, purged and checked by pid afterwards."""
-    root = Path(tempfile.mkdtemp(prefix="opsrunner-certlab-"))
-    root.chmod(0o711)
-    layout = manager.up(root / "lab", kvm_hosts=0, address_prefix="127.0.102.")
-    try:
+    with running_lab("127.0.102.", kvm_hosts=0) as layout:
         yield layout
-    finally:
-        pids = [row.pid for row in manager.status(layout.root) if row.pid]
-        manager.down(layout.root, purge=True)
-        shutil.rmtree(root, ignore_errors=True)
-        assert not [pid for pid in pids if pid_alive(pid)], "lab processes survived"
 
 
 def files_state(lab: LabLayout) -> dict[str, str]:

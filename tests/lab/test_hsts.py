@@ -10,17 +10,15 @@ import json
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from lab_up import running_lab
 from workflow_lab import WORKFLOWS, RunOutcome, run_workflow
 
-from opsrunner.lab import manager
 from opsrunner.lab.imageio import install_imageio
 from opsrunner.lab.layout import ENGINE, LabLayout
-from opsrunner.lab.processes import pid_alive
 from opsrunner.lab.systemctl import Systemctl
 from opsrunner.lab.vendor_copy import installed_package, stdlib_package
 from opsrunner_plugins import hsts
@@ -52,17 +50,8 @@ ALL_CHECKS = {
 @pytest.fixture(scope="module")
 def hsts_lab() -> Iterator[LabLayout]:
     """A whole lab of this module's own (no KVM host), down and purged afterwards."""
-    root = Path(tempfile.mkdtemp(prefix="opsrunner-hsts-lab-"))
-    root.chmod(0o711)
-    layout = manager.up(root / "lab", kvm_hosts=0, address_prefix="127.0.103.")
-    try:
+    with running_lab("127.0.103.", kvm_hosts=0) as layout:
         yield layout
-    finally:
-        pids = [row.pid for row in manager.status(layout.root) if row.pid]
-        manager.down(layout.root, purge=True)
-        shutil.rmtree(root, ignore_errors=True)
-        survivors = [pid for pid in pids if pid_alive(pid)]
-        assert not survivors, f"lab processes survived lab down: {survivors}"
 
 
 @pytest.fixture
