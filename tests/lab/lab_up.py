@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -14,12 +14,19 @@ from opsrunner.lab.processes import pid_alive
 
 
 @contextmanager
-def running_lab(address_prefix: str, kvm_hosts: int = 2) -> Iterator[LabLayout]:
-    """``manager.up`` in a fresh folder; on exit ``down --purge`` and no process may survive."""
+def running_lab(address_prefix: str, kvm_hosts: int = 2, *,
+                guests: Sequence[str] | None = None,
+                before_up: Callable[[LabLayout], None] | None = None) -> Iterator[LabLayout]:
+    """``manager.up`` in a fresh folder (``before_up`` may write settings into it first);
+    on exit ``down --purge`` and no process may survive."""
     root = Path(tempfile.mkdtemp(prefix="opsrunner-testlab-"))
     root.chmod(0o711)  # PostgreSQL runs as postgres and must reach its data folder
-    layout = manager.up(root / "lab", kvm_hosts=kvm_hosts, address_prefix=address_prefix)
+    layout = LabLayout(root / "lab", kvm_hosts, address_prefix, *([guests] if guests else []))
     try:
+        if before_up is not None:
+            before_up(layout)
+        layout = manager.up(layout.root, kvm_hosts=kvm_hosts, address_prefix=address_prefix,
+                            guests=guests)
         yield layout
     finally:
         pids = [row.pid for row in manager.status(layout.root) if row.pid]

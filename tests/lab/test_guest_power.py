@@ -8,26 +8,23 @@ import contextlib
 import http.client
 import json
 import os
-import shutil
 import socket
 import ssl
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import ovirtsdk4 as sdk
 import pytest
 import yaml
+from lab_up import running_lab
 
 from opsrunner.lab import manager
 from opsrunner.lab.engine_api.lab_internal import internal_token_file
 from opsrunner.lab.engine_api.server import admin_password_file
 from opsrunner.lab.engine_api.settings import write_timing
 from opsrunner.lab.layout import ENGINE_PORTS, LabLayout
-from opsrunner.lab.processes import pid_alive
 from opsrunner.lab.sshd import SshdHost
 
 PREFIX = "127.0.104."
@@ -36,19 +33,9 @@ GUESTS = ["ol8-vm1", "ol7-vm1", "ol6-vm1"]
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[LabLayout]:
-    root = Path(tempfile.mkdtemp(prefix="opsrunner-powerlab-"))
-    root.chmod(0o711)  # PostgreSQL runs as postgres and must reach its data folder
-    write_timing(LabLayout(root / "lab", 1, PREFIX), 0.1)
-    layout = LabLayout(root / "lab", 1, PREFIX, GUESTS)
-    try:
-        layout = manager.up(root / "lab", kvm_hosts=1, address_prefix=PREFIX, guests=GUESTS)
+    with running_lab(PREFIX, kvm_hosts=1, guests=GUESTS,
+                     before_up=lambda layout: write_timing(layout, 0.1)) as layout:
         yield layout
-    finally:
-        pids = [row.pid for row in manager.status(layout.root) if row.pid]
-        manager.down(layout.root, purge=True)
-        shutil.rmtree(root, ignore_errors=True)
-        survivors = [pid for pid in pids if pid_alive(pid)]
-        assert not survivors, f"lab processes survived lab down: {survivors}"
 
 
 @pytest.fixture
