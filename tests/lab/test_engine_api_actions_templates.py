@@ -6,6 +6,7 @@ Simulator on 127.0.100.2."""
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 
 import ovirtsdk4 as sdk
@@ -167,3 +168,132 @@ def test_a_restart_mid_template_creation_finishes_it(layout: LabLayout) -> None:
         template = system.templates_service().template_service(added.id)
         wait_for(status_of(template), lambda s: s == "ok", "template after the restart")
         assert vm_of(system).get().status.value == "down"
+
+
+SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIlabkey admin@x"
+ROOT_PASSWORD = "s3cret-never-shown"
+CUSTOM_SCRIPT = "runcmd:\n - touch /etc/x\n"
+LOCKED = "Template is currently locked (temporarily)."
+
+
+def basic_auth(api: ApiLab) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(
+        f"{ADMIN}:{api.password}".encode()).decode()}
+
+
+def cloud_init() -> types.Initialization:
+    return types.Initialization(
+        authorized_ssh_keys=SSH_KEY, regenerate_ssh_keys=True,
+        dns_servers="192.0.2.53 192.0.2.54", dns_search="lab.local", custom_script=CUSTOM_SCRIPT,
+        root_password=ROOT_PASSWORD, user_name="root", host_name="", timezone="UTC",
+        cloud_init_network_protocol=types.CloudInitNetworkProtocol.ENI,
+        nic_configurations=[types.NicConfiguration(
+            name="eth0", on_boot=True, boot_protocol=types.BootProtocol.STATIC,
+            ip=types.Ip(address="192.0.2.10", netmask="255.255.255.0", gateway="192.0.2.1"))])
+
+
+def ready_template(system: sdk.services.SystemService,
+                   name: str) -> sdk.services.TemplateService:
+    """A template (status ok) made from the powered-off ol8-vm1."""
+    vm = vm_of(system)
+    if vm.get().status.value != "down":
+        power_off(vm)
+    added = system.templates_service().add(template_request(vm.get(), name))
+    template = system.templates_service().template_service(added.id)
+    wait_for(status_of(template), lambda s: s == "ok", name)
+    return template
+
+
+def test_a_template_update_stores_the_initial_run_settings(
+        api: ApiLab, system: sdk.services.SystemService) -> None:
+    template = ready_template(system, "ol8-cloud")
+    template_id = template.get().id
+    answered = template.update(types.Template(description="x", initialization=cloud_init()))
+    assert answered.description == "x" and answered.initialization.user_name == "root"
+    got = template.get().initialization
+    assert (got.authorized_ssh_keys, got.regenerate_ssh_keys, got.dns_servers, got.dns_search,
+            got.custom_script, got.user_name, got.timezone) == (
+        SSH_KEY, True, "192.0.2.53 192.0.2.54", "lab.local", CUSTOM_SCRIPT, "root", "UTC")
+    assert got.host_name is None and got.root_password is None  # "" is an empty element
+    assert got.cloud_init_network_protocol == types.CloudInitNetworkProtocol.ENI
+    [nic] = got.nic_configurations
+    assert (nic.name, nic.on_boot, nic.boot_protocol) == ("eth0", True, types.BootProtocol.STATIC)
+    assert (nic.ip.address, nic.ip.netmask, nic.ip.gateway) == (
+        "192.0.2.10", "255.255.255.0", "192.0.2.1")
+    assert descriptions(system, 59) == [f"Template ol8-cloud configuration was updated by "
+                                        f"{ADMIN_NAME}."]
+
+    body = get_body(api, f"templates/{template_id}")
+    assert ROOT_PASSWORD.encode() not in body and b"root_password" not in body
+    assert b"<nic_configurations>\n" in body and b"<nic_configuration>\n" in body
+    as_json = api.request("GET", f"/ovirt-engine/api/templates/{template_id}",
+                          headers={**basic_auth(api), "Accept": "application/json"})
+    assert ROOT_PASSWORD.encode() not in as_json.body
+    initialization = json.loads(as_json.body)["initialization"]
+    assert initialization["nic_configurations"] == {"nic_configuration": [{
+        "boot_protocol": "static", "ip": {"address": "192.0.2.10", "gateway": "192.0.2.1",
+                                          "netmask": "255.255.255.0"},
+        "name": "eth0", "on_boot": "true"}]}
+    assert initialization["regenerate_ssh_keys"] == "true"
+    events_body = get_body(api, "events")
+    assert ROOT_PASSWORD.encode() not in events_body
+
+    template.update(types.Template(comment="kept"))
+    assert template.get().initialization.authorized_ssh_keys == SSH_KEY
+    stored = api.server.app.store.get("templates", template_id)
+    assert stored is not None and stored["initialization"]["_root_password"] == ROOT_PASSWORD
+
+    template.update(types.Template(initialization=types.Initialization(
+        dns_servers="198.51.100.53", nic_configurations=[
+            types.NicConfiguration(name="eth1", boot_protocol=types.BootProtocol.DHCP)])))
+    replaced = template.get()
+    assert replaced.comment == "kept" and replaced.description == "x"
+    assert replaced.initialization.dns_servers == "198.51.100.53"
+    assert (replaced.initialization.authorized_ssh_keys, replaced.initialization.user_name,
+            replaced.initialization.regenerate_ssh_keys) == (None, None, None)
+    assert [(n.name, n.boot_protocol, n.on_boot)
+            for n in replaced.initialization.nic_configurations] == [
+        ("eth1", types.BootProtocol.DHCP, None)]
+    stored = api.server.app.store.get("templates", template_id)
+    assert stored is not None and "_root_password" not in stored["initialization"]
+    assert len(descriptions(system, 59)) == 3
+
+
+def test_template_updates_are_refused_like_the_engine(
+        api: ApiLab, system: sdk.services.SystemService) -> None:
+    vm = vm_of(system)
+    power_off(vm)
+    added = system.templates_service().add(template_request(vm.get(), "ol8-busy"))
+    template = system.templates_service().template_service(added.id)
+    with pytest.raises(sdk.Error) as locked:
+        template.update(types.Template(description="too early"))
+    assert_fault(locked.value, 409, LOCKED)
+    with pytest.raises(sdk.Error) as taken_while_locked:  # the name is checked first
+        template.update(types.Template(name="Blank"))
+    assert_fault(taken_while_locked.value, 409, "Cannot update Template. The Template name is "
+                                                "already in use, please choose a unique name "
+                                                "and try again.")
+    wait_for(status_of(template), lambda s: s == "ok", "ol8-busy")
+    with pytest.raises(sdk.Error) as special:
+        template.update(types.Template(name="ol8 busy!"))
+    assert_fault(special.value, 400, "Cannot update Template. The given name contains special "
+                                     "characters. Only lower-case and upper-case letters, "
+                                     "numbers, '_', '-', '.' are allowed.")
+    assert template.update(types.Template(name="ol8-renamed")).name == "ol8-renamed"
+    assert template.update(types.Template(name="ol8-renamed")).name == "ol8-renamed"
+
+    refused = api.request(
+        "PUT", f"/ovirt-engine/api/templates/{added.id}",
+        b"<template><initialization><root_password>" + ROOT_PASSWORD.encode() +
+        b"</root_password><nic_configurations><nic_configuration><name>eth0</name>"
+        b"<boot_protocol>bootp</boot_protocol></nic_configuration></nic_configurations>"
+        b"</initialization></template>",
+        {**basic_auth(api), "Content-Type": "application/xml"})
+    assert refused.status == 400
+    assert b"<reason>Invalid value</reason>" in refused.body
+    assert (b"<detail>bootp is not a member of BootProtocol. Possible values for BootProtocol "
+            b"are: autoconf, dhcp, none, poly_dhcp_autoconf, static</detail>") in refused.body
+    assert ROOT_PASSWORD.encode() not in refused.body
+    assert template.get().initialization is None
+    assert descriptions(system, 59) == [f"Template ol8-renamed configuration was updated by "
+                                        f"{ADMIN_NAME}."] * 2

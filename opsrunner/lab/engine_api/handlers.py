@@ -79,6 +79,7 @@ def default_handlers() -> Handlers:
     from opsrunner.lab.engine_api.events import register as register_events
     from opsrunner.lab.engine_api.imagetransfers import register as register_transfers
     from opsrunner.lab.engine_api.snapshots import register as register_snapshots
+    from opsrunner.lab.engine_api.template_updates import register as register_template_updates
     from opsrunner.lab.engine_api.templates import register as register_templates
     from opsrunner.lab.engine_api.transitions import register as register_transitions
     from opsrunner.lab.engine_api.vm_devices import register as register_devices
@@ -86,6 +87,6 @@ def default_handlers() -> Handlers:
     handlers = Handlers()
     for register in (register_events, register_transitions, register_hosts, register_vms,
                      register_devices, register_templates, register_snapshots, register_disks,
-                     register_transfers):
+                     register_transfers, register_template_updates):
         register(handlers)
     return handlers
