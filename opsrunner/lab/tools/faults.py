@@ -11,6 +11,7 @@ An empty file fails every run with the default message. Faults the tools know:
 
 - ``engine-setup``: ``[ ERROR ] Failed to execute stage 'Misc configuration': <message>``.
 - ``pg_dump``: every ``pg_dump`` of ``engine-backup`` fails with ``<message>`` on its stderr.
+- ``guest-poweroff``: a guest's ``poweroff``/``shutdown``/``halt`` hangs: exit 0, the VM stays up.
 """
 
 from __future__ import annotations

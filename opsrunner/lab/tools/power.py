@@ -5,6 +5,10 @@ internal ``/lab/vm-power`` path, with the lab's internal token read from its 060
 the VM named like the guest is down. The simulator stops the guest's sshd a moment later, so
 the command returns before the connection drops, as with a real power-off. Exit 0 when the
 engine took it; 1 (with the reason on stderr) when it could not be reached; 2 for bad usage.
+
+The fault ``<lab>/faults/guest-poweroff`` (see :mod:`opsrunner.lab.tools.faults`) makes the
+command a shutdown that hangs: it exits 0, as systemd accepting the job does, and the VM stays
+up (the fault's message goes to the guest's log folder, not to the caller).
 """
 
 from __future__ import annotations
@@ -16,12 +20,20 @@ import urllib.request
 from pathlib import Path
 
 from opsrunner.lab.layout import ENGINE_PORTS, LabLayout
+from opsrunner.lab.tools.faults import take_fault
 
 
 def _power_off(script: str, program: str) -> int:
     bin_dir = Path(script).resolve().parent
     guest = bin_dir.parent.name
     layout = LabLayout.load(bin_dir.parents[2])
+    hang = take_fault(layout, "guest-poweroff", "A stop job is running for Session 1 of user root")
+    if hang is not None:
+        log = layout.log_dir(guest)
+        log.mkdir(parents=True, exist_ok=True)
+        with open(log / "power.log", "a", encoding="utf-8") as stream:
+            stream.write(f"{program}: shutdown hangs: {hang}\n")
+        return 0
     from opsrunner.lab.engine_api.lab_internal import TOKEN_HEADER, VM_POWER, internal_token_file
 
     try:
