@@ -126,7 +126,8 @@ def verify_workflow(req: RunRequest) -> int:
     states = [HostState(h, HostSession(no_connection), workflow_vars=workflow.vars,
                         extra_vars=extra, check=False, run_id=report.run_id) for h in hosts]
     results = run_checks(workflow.verify, hosts,
-                         host_vars={hs.host.name: checks_context(hs) for hs in states},
+                         host_vars={hs.host.name: checks_context(hs, inventory.hosts)
+                                    for hs in states},
                          redactor=Redactor(inventory.secrets))
     for host in hosts:
         hr = report.hosts.setdefault(host.name, HostReport(host.name))

@@ -215,7 +215,8 @@ class Runner:
         if not targets:
             return
         results = run_checks(self.workflow.verify, [hs.host for hs in targets],
-                             host_vars={hs.host.name: checks_context(hs) for hs in targets},
+                             host_vars={hs.host.name: checks_context(hs, self.inventory.hosts)
+                                        for hs in targets},
                              redactor=self.redactor)
         for hs in targets:
             hs.report.verify = results.get(hs.host.name, [])
@@ -223,15 +224,30 @@ class Runner:
                 hs.fail()
 
 
-def checks_context(hs: HostState) -> dict[str, Any]:
+def checks_context(hs: HostState, inventory: Mapping[str, Host] | None = None) -> dict[str, Any]:
     """What a host's checks see as ``hostvars``: its template context (rendered workflow vars
-    included), or its inventory data if the workflow vars cannot be rendered."""
+    included), or its inventory data if the workflow vars cannot be rendered.
+
+    With ``inventory``, a host without ``engine_url`` gets the ``engine_*`` settings its engine
+    tasks would use (its ``engine_host`` or the inventory's one engine), so checks of any host
+    can read the engine API.
+    """
+    from opsrunner.engine_settings import URL_VAR, settings_for
     from opsrunner.errors import UsageError
 
     try:
-        return hs.context()
+        context = hs.context()
     except UsageError:
-        return dict(hs.host.data)
+        context = dict(hs.host.data)
+    if inventory is not None and URL_VAR not in context:
+        try:
+            found = settings_for(hs.host, context, inventory)
+        except UsageError:
+            return context
+        context.update({"engine_url": found.url, "engine_user": found.user,
+                        "engine_password": found.password, "engine_ca_file": found.ca_file or "",
+                        "engine_insecure": found.insecure})
+    return context
 
 
 def batch_size(batch: int | str, total: int) -> int:

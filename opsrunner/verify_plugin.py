@@ -6,6 +6,9 @@ Check files use testinfra's ``host`` fixture plus these:
   ``inventory_hostname`` and ``sysroot``.
 * ``host_path``: maps an absolute path of the real system into the host's sysroot
   (``host_path("/etc/pki")``), as plugins do, so one check file fits the lab and production.
+* ``engine_api``: the engine API's system service (the real ovirtsdk4 on the control node),
+  logged in with the host's ``engine_*`` settings (for a host without them, those of its
+  engine: see :func:`opsrunner.runner.checks_context`); skips a host that has none.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -61,3 +64,32 @@ def host_path(hostvars: dict[str, Any]) -> Callable[[str], str]:
         return posixpath.join(root, path.lstrip("/"))
 
     return mapped
+
+
+def _secret_text(value: Any) -> str:
+    """A password given as text or, when not resolved yet, as a secret reference."""
+    if isinstance(value, dict):
+        from pathlib import Path
+
+        from opsrunner.secrets import read_secret
+
+        return read_secret(value, Path.cwd(), "engine_password")
+    return str(value)
+
+
+@pytest.fixture
+def engine_api(hostvars: dict[str, Any]) -> Iterator[Any]:
+    """The engine's system service for this host's checks (logged out afterwards)."""
+    if not hostvars.get("engine_url"):
+        pytest.skip("no engine API settings for this host (engine_url)")
+    import ovirtsdk4 as sdk
+
+    connection = sdk.Connection(url=str(hostvars["engine_url"]),
+                                username=str(hostvars.get("engine_user") or "admin@internal"),
+                                password=_secret_text(hostvars.get("engine_password", "")),
+                                ca_file=hostvars.get("engine_ca_file") or None,
+                                insecure=bool(hostvars.get("engine_insecure", False)))
+    try:
+        yield connection.system_service()
+    finally:
+        connection.close()

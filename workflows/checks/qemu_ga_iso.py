@@ -11,43 +11,14 @@ Variables (``-e``): ``storage_domain`` (data), ``vm`` (none), ``mode`` (attach),
 
 from __future__ import annotations
 
-import os
 import posixpath
 import shlex
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from opsrunner_plugins._engine_upload import checksum_record
 from opsrunner_plugins.qemu_ga_iso import BUILD_DIR, ISO_NAME
-
-
-def _password(value: Any) -> str:
-    if isinstance(value, dict) and "secret_file" in value:
-        return Path(str(value["secret_file"])).read_text(encoding="utf-8").strip()
-    if isinstance(value, dict) and "secret_env" in value:
-        return os.environ[str(value["secret_env"])]
-    return str(value)
-
-
-@pytest.fixture
-def api(hostvars: dict[str, Any]) -> Iterator[Any]:
-    """The engine's system service."""
-    import ovirtsdk4 as sdk
-
-    if not hostvars.get("engine_url"):
-        pytest.skip("the host has no engine_url")
-    connection = sdk.Connection(url=hostvars["engine_url"],
-                                username=hostvars.get("engine_user", "admin@internal"),
-                                password=_password(hostvars.get("engine_password", "")),
-                                ca_file=hostvars.get("engine_ca_file"),
-                                insecure=bool(hostvars.get("engine_insecure", False)))
-    try:
-        yield connection.system_service()
-    finally:
-        connection.close()
 
 
 def _named(service: Any, name: str) -> Any:
@@ -61,14 +32,14 @@ def _iso_name(hostvars: dict[str, Any]) -> str:
 
 
 def test_iso_disk_holds_the_built_iso(host: Any, hostvars: dict[str, Any], host_path: Any,
-                                      api: Any) -> None:
+                                      engine_api: Any) -> None:
     name = _iso_name(hostvars)
     iso = host_path(posixpath.join(str(hostvars.get("iso_build_dir") or BUILD_DIR), name))
     res = host.run(f"sha256sum {shlex.quote(iso)} && stat -c %s {shlex.quote(iso)}")
     assert res.rc == 0, f"cannot read {iso} on the host: {res.stderr.strip()}"
     digest, size = res.stdout.split()[0], int(res.stdout.split()[-1])
-    disk = _named(api.disks_service(), name)
-    domain = _named(api.storage_domains_service(), str(hostvars.get("storage_domain") or "data"))
+    disk = _named(engine_api.disks_service(), name)
+    domain = _named(engine_api.storage_domains_service(), str(hostvars.get("storage_domain") or "data"))
     assert [str(d.id) for d in disk.storage_domains or []] == [str(domain.id)], \
         f"disk {name} is not in storage domain {domain.name}"
     assert str(disk.status.value if disk.status else "") == "ok", f"disk {name} is not ok"
@@ -79,13 +50,13 @@ def test_iso_disk_holds_the_built_iso(host: Any, hostvars: dict[str, Any], host_
         f"disk {name} records {disk.description!r}, the ISO is sha256={digest} size={size}"
 
 
-def test_vm_boot_order_and_cd(hostvars: dict[str, Any], api: Any) -> None:
+def test_vm_boot_order_and_cd(hostvars: dict[str, Any], engine_api: Any) -> None:
     vm_name = str(hostvars.get("vm") or "")
     if not vm_name:
         pytest.skip("no vm given")
     attach = str(hostvars.get("mode") or "attach") == "attach"
-    vm = _named(api.vms_service(), vm_name)
-    service = api.vms_service().vm_service(vm.id)
+    vm = _named(engine_api.vms_service(), vm_name)
+    service = engine_api.vms_service().vm_service(vm.id)
     if str(vm.status.value) != "down":  # the boot order counts at the next boot
         vm = service.get(next_run=True)
     devices = [d.value for d in (vm.os.boot.devices or [])] if vm.os and vm.os.boot else []
@@ -94,7 +65,7 @@ def test_vm_boot_order_and_cd(hostvars: dict[str, Any], api: Any) -> None:
     cdroms = service.cdroms_service().list()
     held = str(cdroms[0].file.id) if cdroms and cdroms[0].file and cdroms[0].file.id else ""
     if attach:
-        disk = _named(api.disks_service(), _iso_name(hostvars))
+        disk = _named(engine_api.disks_service(), _iso_name(hostvars))
         assert held == str(disk.id), f"VM {vm_name}'s CD holds {held or 'nothing'}, not the ISO"
     else:
         assert held == "", f"VM {vm_name}'s CD still holds {held}"
