@@ -1,0 +1,312 @@
+"""The ``seal_template`` task: seal an Oracle Linux VM and make a template of it (RUNBOOKS.md
+section 4). It runs on the guest (SSH) and talks to the engine API (the guest's
+``engine_host`` or the inventory's one engine).
+
+Order, each step only when needed: the template exists and is ok -> nothing in the guest, only
+its cloud-init settings are compared; else the VM must be up (to reach the guest) -> engine
+snapshot "before seal for template T" -> optional ``dnf install cloud-init`` + enable + start
+-> the seed's seal steps (:mod:`._seal_guest`), re-read to prove nothing is left -> ``history -c;
+poweroff`` -> the engine sees the VM down (else ``if_still_up``) -> template with seal=true, its
+disk aliased like the template, ok -> cloud-init initial-run settings -> an audit event.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from pathlib import Path
+from typing import Any, Literal
+
+from opsrunner import HostConnectionError, Result, Task, hookimpl
+from opsrunner.engine import EngineError, EngineSession
+from opsrunner.engine_wait import status_value
+from opsrunner.registry import Registry
+from opsrunner_plugins._cloud_init import (
+    CloudInitSettings,
+    differences,
+    parse_settings,
+    to_initialization,
+)
+from opsrunner_plugins._engine import deadline, progress, would
+from opsrunner_plugins._engine_images import snapshot, template_from_vm
+from opsrunner_plugins._engine_vms import vm_power
+from opsrunner_plugins._seal_guest import (
+    GuestRelease,
+    SealPlan,
+    apply,
+    guest_release,
+    power_off,
+    survey,
+)
+
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+_STARTING = frozenset({"powering_up", "wait_for_launch", "reboot_in_progress"})
+_SSH_WAIT = 120.0
+
+
+def snapshot_description(template: str) -> str:
+    """The description of the snapshot taken before sealing (how a rerun finds it)."""
+    return f"before seal for template {template}"
+
+
+def seal_template(task: Task, *, vm: str, template: str, snapshot_first: bool = True,
+                  clear_logs: bool = False, install_cloud_init: bool = False,
+                  cloud_init: dict[str, Any] | None = None,
+                  if_down: Literal["fail", "start", "sealed"] = "fail",
+                  if_still_up: Literal["shutdown", "stop", "fail"] = "shutdown",
+                  shutdown_timeout: float = 300, timeout: float = 1800) -> Result:
+    """Seal the guest this task runs on (VM ``vm``) and make the sealed template ``template``.
+
+    :param vm: the guest's VM name in the engine.
+    :param template: the template's name; its boot disk gets the same alias.
+    :param snapshot_first: take an engine snapshot of the VM before changing the guest, so a
+        mistaken seal can be undone (engine.snapshot action=restore).
+    :param clear_logs: also remove the logs under /var/log (wtmp, btmp, lastlog are emptied)
+        and the installer's logs in /root.
+    :param install_cloud_init: before sealing, install (dnf/yum), enable and start cloud-init
+        in the guest (Oracle Linux 7 or later).
+    :param cloud_init: the template's initial-run settings (see :mod:`._cloud_init`); the root
+        password only as {secret_env: NAME} or {secret_file: PATH}.
+    :param if_down: the VM is down and no template exists: fail, start it (it was not sealed
+        yet) or sealed (it was sealed by an earlier run: only make the template).
+    :param if_still_up: the VM is still up ``shutdown_timeout`` seconds after the guest's
+        poweroff: ask the engine to shut it down, stop it (pull the plug), or fail.
+    :param shutdown_timeout: seconds the VM may take to go down after poweroff.
+    :param timeout: seconds for each engine step (snapshot, template).
+
+    Check mode lists every file the seal would touch. data: release, files (touched),
+    snapshot_id, template_id, cloud_init (changed setting names).
+    """
+    settings = _validate(task, template, cloud_init)
+    session = task.engine
+    data: dict[str, Any] = {"release": "", "files": [], "snapshot_id": "", "template_id": "",
+                            "cloud_init": []}
+    changes: list[str] = []
+    existing = [t for t in session.search("templates", f'name="{template}"')
+                if t.name == template]
+    if not existing:
+        _seal_and_make(task, session, vm, template, settings, data, changes,
+                       snapshot_first=snapshot_first, clear_logs=clear_logs,
+                       install_cloud_init=install_cloud_init, if_down=if_down,
+                       if_still_up=if_still_up, shutdown_timeout=shutdown_timeout,
+                       timeout=timeout)
+        if task.check:
+            return Result(changed=True, msg="; ".join(changes), data=data)
+    else:
+        made = template_from_vm(task, vm=vm, name=template, timeout=timeout)  # waits if locked
+        data["template_id"] = made.data["template_id"]
+    if settings is not None:
+        _cloud_init_settings(task, session, template, str(data["template_id"]), settings, data,
+                             changes)
+    if not changes:
+        return Result(msg=f"template {template} exists (sealed from VM {vm})"
+                      + ("; its cloud-init settings are as wanted" if settings else ""),
+                      data=data)
+    return Result(changed=True, msg="; ".join(changes), data=data)
+
+
+def _validate(task: Task, template: str, cloud_init: dict[str, Any] | None
+              ) -> CloudInitSettings | None:
+    """Everything checkable before the first change; the parsed cloud-init settings."""
+    if not template or not set(template) <= _NAME_CHARS:
+        task.fail(f"template {template!r}: the engine allows letters, digits, '_', '-' and '.'")
+    if not cloud_init:
+        return None
+    try:
+        return parse_settings(cloud_init, Path.cwd())
+    except ValueError as exc:
+        task.fail(str(exc))
+
+
+def _seal_and_make(task: Task, session: EngineSession, vm: str, template: str,
+                   settings: CloudInitSettings | None, data: dict[str, Any],
+                   changes: list[str], *, snapshot_first: bool, clear_logs: bool,
+                   install_cloud_init: bool, if_down: str, if_still_up: str,
+                   shutdown_timeout: float, timeout: float) -> None:
+    """No template yet: seal the guest (unless it was) and make the template."""
+    status = _vm_status(task, session, vm, if_down)
+    if status == "up":
+        release = guest_release(task)
+        data["release"] = release.name
+        if install_cloud_init and release.major < 7:
+            task.fail(f"install_cloud_init: {release.name} is older than Oracle Linux 7; the "
+                      "seed's cloud-init templates need 7 or later; nothing was changed")
+        plan = survey(task, release, clear_logs)
+        data["files"] = plan.files()
+        if task.check:
+            changes += _check_plan(task, vm, template, plan, snapshot_first,
+                                   install_cloud_init)
+            return
+        if snapshot_first:
+            taken = snapshot(task, vm=vm, action="create",
+                             description=snapshot_description(template), timeout=timeout)
+            data["snapshot_id"] = taken.data["snapshot_id"]
+            if taken.changed:
+                changes.append(f"snapshot {snapshot_description(template)!r} of VM {vm}")
+        if install_cloud_init:
+            changes += _prepare_cloud_init(task, release)
+        _seal(task, plan, changes)
+        power_off(task)
+        changes.append(f"powered {vm} off from the guest")
+        _wait_down(task, session, vm, if_still_up, shutdown_timeout, changes)
+    elif status == "start":  # check mode
+        changes.append(f"would start VM {vm} (down), seal its guest (the files are listed once "
+                       f"it runs), power it off and make the sealed template {template}")
+        return
+    elif task.check:
+        changes.append(f"would make the sealed template {template} from VM {vm} (down; "
+                       "sealed by an earlier run, if_down=sealed)")
+        return
+    made = template_from_vm(task, vm=vm, name=template, seal=True, timeout=timeout)
+    data["template_id"] = made.data["template_id"]
+    changes.append(made.msg)
+    _log_seal_event(task, session, vm, template, str(made.data["template_id"]),
+                    data["release"] or "sealed earlier")
+
+
+def _vm_status(task: Task, session: EngineSession, vm: str, if_down: str) -> str:
+    """``up`` (the guest answers), ``down`` with ``if_down=sealed``, ``start`` in check mode
+    with ``if_down=start``; fails otherwise."""
+    status = status_value(session.find("vms", vm))
+    if status in _STARTING or status == "powering_down":
+        session.wait_for_status(session.service("vms", session.find("vms", vm).id),
+                                ("up", "down"), deadline=deadline(task, _SSH_WAIT),
+                                describe=f"VM {vm}", on_status=progress(task, f"VM {vm}"))
+        status = status_value(session.find("vms", vm))
+    if status == "up":
+        return status
+    if status != "down":
+        task.fail(f"VM {vm} is {status}; sealing needs it up (to reach the guest over SSH) or "
+                  "down after an earlier seal")
+    if if_down == "sealed":
+        return status
+    if if_down == "fail":
+        task.fail(f"VM {vm} is down and template does not exist yet: the guest cannot be "
+                  "sealed over SSH. Start it to seal it (if_down=start), or, if an earlier "
+                  "run sealed it and only the template step failed, use if_down=sealed")
+    if task.check:
+        return "start"
+    vm_power(task, vm=vm, state="up")
+    _wait_ssh(task, vm)
+    return "up"
+
+
+def _wait_ssh(task: Task, vm: str) -> None:
+    """Wait until the started guest answers over SSH."""
+    until = time.monotonic() + (task.remaining(_SSH_WAIT) or _SSH_WAIT)
+    while True:
+        try:
+            task.run("true", check_rc=True)
+            return
+        except HostConnectionError as exc:
+            if time.monotonic() >= until:
+                task.fail(f"VM {vm} is up but its guest does not answer over SSH: {exc}")
+            time.sleep(1.0)
+
+
+def _check_plan(task: Task, vm: str, template: str, plan: SealPlan, snapshot_first: bool,
+                install_cloud_init: bool) -> list[str]:
+    out = [f"would snapshot VM {vm} ({snapshot_description(template)!r})"] \
+        if snapshot_first else []
+    if install_cloud_init:
+        out.append("would install, enable and start cloud-init")
+    steps = plan.steps()
+    out.append(f"would seal {plan.release.name}: " + ("; ".join(steps) if steps else
+                                                        "nothing left to seal"))
+    out.append(f"would power {vm} off and make the sealed template {template}")
+    for line in steps:
+        task.log(f"would {line}")
+    return out
+
+
+def _prepare_cloud_init(task: Task, release: GuestRelease) -> list[str]:
+    """``dnf install cloud-init``, ``systemctl enable``/``start`` where not done yet."""
+    done = []
+    if task.run("rpm -q cloud-init").rc != 0:
+        manager = "dnf" if release.major >= 8 else "yum"
+        task.run(f"{manager} install -y cloud-init", check_rc=True)
+        done.append("installed cloud-init")
+    if task.run("systemctl is-enabled cloud-init").rc != 0:
+        task.run("systemctl enable cloud-init", check_rc=True)
+        done.append("enabled cloud-init")
+    if task.run("systemctl is-active cloud-init").rc != 0:
+        task.run("systemctl start cloud-init", check_rc=True)
+        done.append("started cloud-init")
+    return done
+
+
+def _seal(task: Task, plan: SealPlan, changes: list[str]) -> None:
+    """Carry out the seal steps, then re-read the guest: nothing essential may be left."""
+    apply(task, plan)
+    for step in plan.steps():
+        task.log(step)
+    left = survey(task, plan.release, clear_logs=False).leftovers()
+    if left:
+        task.fail(f"sealing left work undone in the guest: {'; '.join(left)}; the VM was not "
+                  "powered off")
+    files = plan.files()
+    changes.append(f"sealed {plan.release.name} ({len(files)} files: "
+                   f"{', '.join(files[:4])}{', ...' if len(files) > 4 else ''})")
+
+
+def _wait_down(task: Task, session: EngineSession, vm: str, if_still_up: str,
+               shutdown_timeout: float, changes: list[str]) -> None:
+    """Wait for the engine to see the VM down after the guest's poweroff."""
+    entity = session.find("vms", vm)
+    try:
+        session.wait_for_status(session.service("vms", entity.id), "down",
+                                deadline=deadline(task, shutdown_timeout), describe=f"VM {vm}",
+                                on_status=progress(task, f"VM {vm}"))
+        return
+    except EngineError as exc:
+        still = str(exc)
+    if if_still_up == "fail":
+        task.fail(f"VM {vm} did not go down after poweroff in the guest ({still}); the engine "
+                  "makes templates only of VMs that are down. The guest is sealed: power it "
+                  "off in the engine, then run again with if_down=sealed (or use "
+                  "if_still_up=shutdown|stop)")
+    how: Literal["shutdown", "stop"] = "stop" if if_still_up == "stop" else "shutdown"
+    task.log(f"VM {vm} is still up after the guest's poweroff: {how} through the engine")
+    vm_power(task, vm=vm, state="down", how=how, timeout=shutdown_timeout)
+    changes.append(f"VM {vm} did not go down by itself: {how} through the engine")
+
+
+def _cloud_init_settings(task: Task, session: EngineSession, template: str, template_id: str,
+                         settings: CloudInitSettings, data: dict[str, Any],
+                         changes: list[str]) -> None:
+    """Give the template the cloud-init settings when they differ."""
+    if not template_id:  # check mode: the template does not exist yet
+        changes.append(f"would enable cloud-init on template {template}")
+        return
+    service = session.service("templates", template_id)
+    with session.errors(f"read template {template}"):
+        current = service.get().initialization
+    differ = differences(settings, current)
+    data["cloud_init"] = differ
+    if not differ:
+        return
+    changes.append(f"{would(task)}set cloud-init on template {template}: {', '.join(differ)}")
+    if task.check:
+        return
+    import ovirtsdk4.types as types
+
+    session.act(service, "update", f"set the cloud-init settings of template {template}",
+                template=types.Template(initialization=to_initialization(settings)))
+
+
+def _log_seal_event(task: Task, session: EngineSession, vm: str, template: str,
+                    template_id: str, release: str) -> None:
+    """The audit log's record that this template was sealed (the engine logs none)."""
+    import ovirtsdk4.types as types
+
+    custom_id = zlib.crc32(f"sealed\0{template_id}".encode()) & 0x7FFFFFFF
+    with session.change("log the seal event"):
+        session.system.events_service().add(types.Event(
+            description=f"Template {template} was sealed from VM {vm} ({release}) by "
+                        f"opsrunner run {task.run_id}.", severity=types.LogSeverity.NORMAL,
+            origin="opsrunner", custom_id=custom_id))
+
+
+@hookimpl
+def opsrunner_register_tasks(registry: Registry) -> None:
+    registry.add_task(seal_template, name="seal_template")
