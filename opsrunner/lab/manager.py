@@ -17,7 +17,7 @@ from pathlib import Path
 from opsrunner.lab.daemon import Daemon, LabServerError
 from opsrunner.lab.guest_power import powered_off
 from opsrunner.lab.lab_inventory import write_inventory
-from opsrunner.lab.layout import LabHost, LabLayout
+from opsrunner.lab.layout import ENGINE, LabHost, LabLayout
 from opsrunner.lab.sshd import SshdHost, client_key
 from opsrunner.lab.systemctl import Systemctl
 from opsrunner.lab.units import host_units
@@ -71,8 +71,8 @@ def up(root: Path, kvm_hosts: int | None = None, address_prefix: str | None = No
     """Make and start everything; return the layout (its inventory is ready).
 
     ``kvm_hosts``, ``address_prefix`` and ``guests`` default to the lab's recorded ones. The
-    engine seeds one VM per guest when it starts with no state: guests added to a lab whose
-    engine already has its state are not VMs there (``lab down --purge`` starts afresh).
+    engine knows one VM per guest: a guest added to the lab gets its VM when the engine starts,
+    or at once from an engine that already runs; VMs already there are never changed.
     """
     require_root()
     layout = LabLayout.load(root)
@@ -114,9 +114,22 @@ def up(root: Path, kvm_hosts: int | None = None, address_prefix: str | None = No
         for name, unit in ctl.units.items():
             if enabled[name]:
                 unit.start()
+    add_guests_to_running_engine(layout)
     provision(layout)
     write_inventory(layout)
     return layout
+
+
+def add_guests_to_running_engine(layout: LabLayout) -> list[str]:
+    """If the engine simulator runs, have it add the VMs of guests it has none of (it does so
+    itself when it starts); the names of the VMs added."""
+    from opsrunner.lab.engine_api.lab_internal import request_guest_vms
+    from opsrunner.lab.engine_api.seed import lab_guest_vms
+    from opsrunner.lab.engine_api.unit import NAME as ENGINE_UNIT
+
+    if not host_units(layout, ENGINE)[ENGINE_UNIT].is_active():
+        return []
+    return request_guest_vms(layout, lab_guest_vms(layout))
 
 
 def status(root: Path) -> list[ServiceState]:

@@ -2,18 +2,25 @@
 (``up``, at their loopback addresses), its guests as VMs running on the first host, the NFS data
 domain ``data`` with one disk per VM, the Blank template, the admin user, and the jobs and events
 that bringing all that up left behind.
+
+Every start of the simulator also adds the VMs of guests added to the lab since it was seeded
+(:func:`add_guest_vms`): the engine then knows one VM per guest, as a fresh seed would.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from opsrunner.lab.engine_api import shapes, shapes_devices
+from opsrunner.lab.engine_api.estate import ref_id
 from opsrunner.lab.engine_api.events import record_event
 from opsrunner.lab.engine_api.model import Document, ref
 from opsrunner.lab.engine_api.root import SYSTEM
 from opsrunner.lab.engine_api.store import Store
+from opsrunner.lab.guest_power import powered_off
 from opsrunner.lab.layout import ENGINE, LabLayout
 from opsrunner.lab.sysroot_guest import guest_mac
 
@@ -23,6 +30,15 @@ DATA_DOMAIN = "data"
 DATA_DOMAIN_PATH = "/exports/data"
 SYSTEM_USER_ID = "00000000-0000-0000-0000-000000000000"
 _MINUTE_MS = 60_000
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GuestVm:
+    """A lab guest as its engine VM should be: the VM of a ``powered_off`` guest is down."""
+
+    name: str
+    powered_off: bool = False
 
 
 def _new_id() -> str:
@@ -71,28 +87,72 @@ def seed_estate(layout: LabLayout) -> Callable[[Store], None]:
                                    start + (number + 5) * _MINUTE_MS))
             record_event(store, 13, f"Status of host {lab_host.name} was set to Up.",
                          about={"host": host_id, "cluster": cluster_id})
-        first_host = store.documents("hosts")[0]["id"] if hosts else None
-        for guest in (h for h in layout.hosts() if h.role == "guest"):
-            _add_vm(store, guest.name, cluster_id, dc_id, sd_id, first_host, now)
-            vm_id = store.documents("vms")[-1]["id"]
-            record_event(store, 34, f"VM {guest.name} was created by {ADMIN_USER_NAME}.",
-                         about={"vm": vm_id, "cluster": cluster_id, "data_center": dc_id,
-                                "user": user_id})
-            if first_host is not None:
-                record_event(store, 32, f"VM {guest.name} started on Host {hosts[0].name}",
-                             about={"vm": vm_id, "host": first_host, "user": user_id})
+        add_guest_vms(store, lab_guest_vms(layout), created_ms=now - 30 * _MINUTE_MS)
 
     return seed
 
 
+def lab_guest_vms(layout: LabLayout) -> list[GuestVm]:
+    """The lab's guests, each marked powered off or not (:func:`.guest_power.powered_off`)."""
+    return [GuestVm(name, powered_off(layout, name)) for name in layout.guests]
+
+
+def _named_or_first(documents: list[Document], name: str) -> Document | None:
+    """The document named ``name``, else the first one (None: there is none)."""
+    return next((d for d in documents if d.get("name") == name), next(iter(documents), None))
+
+
+def add_guest_vms(store: Store, guests: Iterable[GuestVm],
+                  created_ms: int | None = None) -> list[str]:
+    """Give each of ``guests`` that no VM is named like its VM; return their names, in order.
+
+    A VM as the seed makes them (:func:`_add_vm`), created at ``created_ms`` (default: now) in
+    cluster ``Default`` with its disk on the data domain: up on the cluster's first up host,
+    or down when its guest is powered off or no host is up. Logged like the engine: 34
+    USER_ADD_VM, then 32 USER_RUN_VM for a VM that runs. VMs already there, and VMs that are
+    no lab guest's, are left as they are; nothing is added to an estate without a cluster or a
+    data domain (logged).
+    """
+    with store.transaction():
+        known = {vm.get("name") for vm in store.documents("vms")}
+        missing = [guest for guest in guests if guest.name not in known]
+        cluster = _named_or_first(store.documents("clusters"), "Default")
+        domain = _named_or_first([d for d in store.documents("storagedomains")
+                                  if d.get("type") == "data"], DATA_DOMAIN)
+        if not missing or cluster is None or domain is None:
+            if missing:
+                _log.warning("no VM added for guests %s: the engine has no cluster or no "
+                             "data domain", ", ".join(g.name for g in missing))
+            return []
+        cluster_id, dc_id = str(cluster["id"]), ref_id(cluster, "data_center") or ""
+        host = next((h for h in store.documents("hosts")
+                     if ref_id(h, "cluster") == cluster_id and h.get("status") == "up"), None)
+        user = next((u for u in store.documents("users") if u.get("_login") == ADMIN_LOGIN),
+                    None)
+        by_user = {"user": str(user["id"])} if user is not None else {}
+        when = store.now_ms() if created_ms is None else created_ms
+        for guest in missing:
+            runs_on = None if guest.powered_off or host is None else host
+            vm_id = _add_vm(store, guest.name, cluster_id, dc_id, str(domain["id"]),
+                            str(runs_on["id"]) if runs_on is not None else None, when)
+            record_event(store, 34, f"VM {guest.name} was created by {ADMIN_USER_NAME}.",
+                         about={"vm": vm_id, "cluster": cluster_id, "data_center": dc_id,
+                                **by_user})
+            if runs_on is not None:
+                record_event(store, 32, f"VM {guest.name} started on Host {runs_on['name']}",
+                             about={"vm": vm_id, "host": str(runs_on["id"]), **by_user})
+        return [guest.name for guest in missing]
+
+
 def _add_vm(store: Store, name: str, cluster_id: str, dc_id: str, sd_id: str,
-            host_id: str | None, now: int) -> None:
-    """A VM with its NIC, CD-ROM, boot disk and Active VM snapshot; up on ``host_id``."""
+            host_id: str | None, created_ms: int) -> str:
+    """A VM with its NIC, CD-ROM, boot disk and Active VM snapshot, up on ``host_id`` (None:
+    down); returns its id."""
     vm_id, disk_id = _new_id(), _new_id()
-    doc = shapes.vm(vm_id, name, cluster_id, host_id or "", now - 30 * _MINUTE_MS)
+    doc = shapes.vm(vm_id, name, cluster_id, host_id or "", created_ms)
     if host_id is None:
         doc.update({"status": "down", "host": None, "start_time": None,
-                    "stop_time": now - 30 * _MINUTE_MS})
+                    "stop_time": created_ms})
     store.put("vms", {k: v for k, v in doc.items() if v is not None})
     store.put("disks", shapes_devices.disk(disk_id, f"{name}_Disk1", sd_id, dc_id,
                                            10 * shapes.GIB))
@@ -102,4 +162,5 @@ def _add_vm(store: Store, name: str, cluster_id: str, dc_id: str, sd_id: str,
                                                   cluster_id))
     store.put(f"{below}/cdroms", shapes_devices.cdrom(vm_id))
     store.put(f"{below}/snapshots", shapes_devices.active_snapshot(_new_id(), vm_id,
-                                                                   now - 30 * _MINUTE_MS))
+                                                                   created_ms))
+    return vm_id

@@ -18,7 +18,7 @@ from types import FrameType
 
 from opsrunner.lab.engine_api.app import EngineApp, Request, Response
 from opsrunner.lab.engine_api.lab_internal import ensure_internal_token, internal_token_file
-from opsrunner.lab.engine_api.seed import ADMIN_LOGIN, seed_estate
+from opsrunner.lab.engine_api.seed import ADMIN_LOGIN, add_guest_vms, lab_guest_vms, seed_estate
 from opsrunner.lab.engine_api.settings import lab_settings
 from opsrunner.lab.engine_api.sso import DEFAULT_TOKEN_TTL, Sso, ensure_admin_password
 from opsrunner.lab.engine_api.store import Store
@@ -40,15 +40,18 @@ def state_file(layout: LabLayout) -> Path:
 
 
 def engine_app(layout: LabLayout, token_ttl: float = DEFAULT_TOKEN_TTL) -> EngineApp:
-    """The simulator of ``layout``'s lab: its state loaded (or seeded), its admin password, its
-    settings (:func:`~opsrunner.lab.engine_api.settings.lab_settings`) and its internal token
-    (``/lab/`` paths)."""
+    """The simulator of ``layout``'s lab: its state loaded (or seeded) with a VM for every guest
+    (:func:`~opsrunner.lab.engine_api.seed.add_guest_vms`), its admin password, its settings
+    (:func:`~opsrunner.lab.engine_api.settings.lab_settings`) and its internal token (``/lab/``
+    paths)."""
     layout.secrets.mkdir(mode=0o700, parents=True, exist_ok=True)
     password = ensure_admin_password(admin_password_file(layout))
     token = ensure_internal_token(internal_token_file(layout))
     store = Store(state_file(layout), seed_estate(layout))
-    return EngineApp(store, Sso({ADMIN_LOGIN: password}, token_ttl),
-                     settings=lab_settings(layout), internal_token=token)
+    app = EngineApp(store, Sso({ADMIN_LOGIN: password}, token_ttl),
+                    settings=lab_settings(layout), internal_token=token)
+    add_guest_vms(store, lab_guest_vms(layout))  # after the app installed the store's hooks
+    return app
 
 
 class EngineApiServer(ThreadingHTTPServer):
