@@ -227,6 +227,10 @@ class Store:
         state = {"version": STATE_VERSION, "collections": self._collections,
                  "counters": self._counters, "schedule": self._schedule}
         temporary = self.path.with_name(f".{self.path.name}.tmp")
-        temporary.write_text(json.dumps(state, indent=1) + "\n")
+        # 0600: like the engine's database, the state holds secrets (cloud-init root passwords)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            os.fchmod(stream.fileno(), 0o600)
+            stream.write(json.dumps(state, indent=1) + "\n")
         os.replace(temporary, self.path)
         self._dirty = False

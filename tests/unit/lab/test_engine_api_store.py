@@ -39,6 +39,15 @@ def test_seed_runs_once_and_the_state_is_reloaded(tmp_path: Path) -> None:
     assert again.next_value("event_index") == 1 and Store(path).next_value("event_index") == 2
 
 
+def test_the_state_file_is_private_even_when_it_was_not(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    Store(path).put("templates", {"id": "t", "_root_password": "pw"})
+    assert path.stat().st_mode & 0o777 == 0o600
+    path.chmod(0o644)
+    Store(path).put("templates", {"id": "u"})
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
 def test_documents_are_copies(tmp_path: Path) -> None:
     store = Store(tmp_path / "state.json")
     store.put("vms", {"id": "v", "os": {"type": "other"}})
