@@ -21,6 +21,9 @@ venv: deps $(VENV)/.installed
 lint: venv
 	$(VENV)/bin/ruff check opsrunner plugins tests benchmarks
 	$(VENV)/bin/mypy
+	@# plugins/ installs as opsrunner_plugins: give mypy that name through a link
+	mkdir -p $(VENV)/mypy-path && ln -sfn ../../plugins $(VENV)/mypy-path/opsrunner_plugins
+	MYPYPATH=$(VENV)/mypy-path $(VENV)/bin/mypy -p opsrunner_plugins
 
 unit: venv
 	$(VENV)/bin/pytest -m "not lab" -q

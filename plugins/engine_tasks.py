@@ -5,6 +5,7 @@ CD-ROM and boot order, audit events. They talk to the engine API through ``task.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from typing import Literal
 
 from opsrunner import Result, Task, hookimpl
@@ -55,7 +56,7 @@ def event(task: Task, *, description: str,
                   data={"event_id": str(added.id), "custom_id": custom_id})
 
 
-TASKS = {
+TASKS: dict[str, Callable[..., Result]] = {
     "engine.host_maintenance": host_maintenance,
     "engine.host_activate": host_activate,
     "engine.vm_power": vm_power,
