@@ -234,6 +234,22 @@ def apply(task: Task, plan: SealPlan) -> None:
         task.run(apply_script(plan, task.path("/")), check_rc=True)
 
 
+def guest_macs(task: Task) -> set[str]:
+    """The guest's MAC addresses (lower case): its NICs in ``/sys/class/net`` and the HWADDR
+    lines of its ifcfg files (empty when it shows none, e.g. after an earlier seal)."""
+    root = shlex.quote(task.path("/").rstrip("/"))
+    res = task.run(f"R={root}; cat \"$R\"/sys/class/net/*/address 2>/dev/null; "
+                   'grep -hE "^[[:space:]]*HWADDR=" "$R"/etc/sysconfig/network-scripts/ifcfg-* '
+                   "2>/dev/null; true")
+    found = set()
+    for line in res.stdout.splitlines():
+        value = line.strip().partition("HWADDR=")[2] if "HWADDR=" in line else line.strip()
+        value = value.strip("\"'").lower()
+        if re.fullmatch(r"([0-9a-f]{2}:){5}[0-9a-f]{2}", value) and value != "00:00:00:00:00:00":
+            found.add(value)
+    return found
+
+
 def power_off(task: Task) -> None:
     """``history -c`` and ``poweroff``, as the seed's last steps, started in the background so
     the command returns before the guest drops the SSH session."""

@@ -34,6 +34,7 @@ from opsrunner_plugins._seal_guest import (
     GuestRelease,
     SealPlan,
     apply,
+    guest_macs,
     guest_release,
     power_off,
     survey,
@@ -131,6 +132,7 @@ def _seal_and_make(task: Task, session: EngineSession, vm: str, template: str,
         if install_cloud_init and release.major < 7:
             task.fail(f"install_cloud_init: {release.name} is older than Oracle Linux 7; the "
                       "seed's cloud-init templates need 7 or later; nothing was changed")
+        _same_machine(task, session, vm)
         plan = survey(task, release, clear_logs)
         data["files"] = plan.files()
         if task.check:
@@ -202,6 +204,23 @@ def _wait_ssh(task: Task, vm: str) -> None:
             if time.monotonic() >= until:
                 task.fail(f"VM {vm} is up but its guest does not answer over SSH: {exc}")
             time.sleep(1.0)
+
+
+def _same_machine(task: Task, session: EngineSession, vm: str) -> None:
+    """Refuse when the guest's MAC addresses show it is not VM ``vm`` (a wrong ``vm`` or
+    inventory entry would seal another machine); a guest showing no MAC is not compared."""
+    in_guest = guest_macs(task)
+    if not in_guest:
+        task.log("the guest shows no MAC address: not compared with the VM's NICs")
+        return
+    entity = session.find("vms", vm)
+    with session.errors(f"list the NICs of VM {vm}"):
+        nics = list(session.service("vms", entity.id).nics_service().list())
+    in_engine = {str(n.mac.address).lower() for n in nics if n.mac is not None and n.mac.address}
+    if in_engine and not in_guest & in_engine:
+        task.fail(f"refusing to seal: this guest's MAC addresses ({', '.join(sorted(in_guest))}) "
+                  f"are not VM {vm}'s ({', '.join(sorted(in_engine))}); check the vm parameter "
+                  "and the inventory (vm_name); nothing was changed")
 
 
 def _check_plan(task: Task, vm: str, template: str, plan: SealPlan, snapshot_first: bool,

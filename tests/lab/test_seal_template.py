@@ -26,6 +26,7 @@ from opsrunner.lab.engine_api.server import admin_password_file
 from opsrunner.lab.engine_api.settings import write_timing
 from opsrunner.lab.layout import LabLayout
 from opsrunner.lab.sshd import SshdHost
+from opsrunner.lab.sysroot_guest import guest_mac
 from opsrunner.lab.tools.faults import fault_path
 from opsrunner.lab.tools.rpmdb import is_installed
 
@@ -124,6 +125,18 @@ def sysroot(lab: LabLayout, guest: str, path: str = "/") -> Path:
 def answers(lab: LabLayout, guest: str) -> bool:
     host = lab.host(guest)
     return SshdHost(lab.host_dir(guest), "sshd", host.address, host.port).answers()
+
+
+def test_a_guest_that_is_not_the_vm_is_refused_untouched(lab: LabLayout, tmp_path: Path) -> None:
+    before = tree_digest(sysroot(lab, "ol8-vm1"))
+    run = Run(lab, tmp_path, "ol8-vm1", "-e", "vm=ol7-vm1")
+    assert run.code == 2
+    assert run.step["msg"] == (
+        f"refusing to seal: this guest's MAC addresses ({guest_mac('ol8-vm1')}) are not VM "
+        f"ol7-vm1's ({guest_mac('ol7-vm1')}); check the vm parameter and the inventory "
+        "(vm_name); nothing was changed")
+    assert tree_digest(sysroot(lab, "ol8-vm1")) == before
+    assert vm_status(lab, "ol7-vm1") == "up" and snapshots(lab, "ol7-vm1") == []
 
 
 def test_check_mode_lists_every_file_and_changes_nothing(lab: LabLayout, tmp_path: Path) -> None:

@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 
 from opsrunner import TaskFailed
-from opsrunner.lab.sysroot_guest import build_guest
+from opsrunner.lab.sysroot_guest import build_guest, guest_mac
 from opsrunner_plugins._seal_guest import (
     GuestRelease,
     SealPlan,
     apply,
     apply_script,
+    guest_macs,
     guest_release,
     parse_survey,
     release_of,
@@ -139,3 +140,19 @@ def test_apply_fails_quoting_the_error(make_task: MakeTask, tmp_path: Path) -> N
     with pytest.raises(TaskFailed) as caught:
         apply(make_task(), plan)
     assert "ifcfg-eth0: No such file or directory" in str(caught.value)
+
+
+def test_guest_macs_come_from_sys_and_ifcfg(make_task: MakeTask, tmp_path: Path) -> None:
+    build_guest(tmp_path, "ol8-vm1", 8)
+    net = tmp_path / "sys/class/net"
+    for name, mac in (("eth1", "56:6F:00:00:00:02\n"), ("lo", "00:00:00:00:00:00\n")):
+        (net / name).mkdir(parents=True)
+        (net / name / "address").write_text(mac)
+    assert guest_macs(make_task()) == {guest_mac("ol8-vm1"), "56:6f:00:00:00:02"}
+
+
+def test_a_sealed_guest_without_sys_shows_no_mac(make_task: MakeTask, tmp_path: Path) -> None:
+    build_guest(tmp_path, "ol8-vm1", 8)
+    task = make_task()
+    apply(task, survey(task, guest_release(task), clear_logs=False))
+    assert guest_macs(task) == set()
