@@ -12,11 +12,14 @@ from opsrunner import Result, Task
 from opsrunner.engine import EngineError, EngineSession
 from opsrunner.engine_wait import FAILURE_STATUSES, GONE, enum_text, status_value
 from opsrunner_plugins._engine import deadline, progress
-from opsrunner_plugins._imageio import ImageioClient, ImageioError, file_sha256
+from opsrunner_plugins._imageio import file_sha256, upload_checked
 
 _FINISHED = frozenset({"finished_success", GONE})
 _ENDED = FAILURE_STATUSES | {"finished_cleanup", GONE}
+_OPEN = frozenset({"initializing", "transferring", "resuming", "paused_system", "paused_user"})
 _CLEANUP_WAIT = 60.0
+INACTIVITY_TIMEOUT = 60  # seconds idle before the engine cancels our transfer (and its disk)
+INCOMPLETE = "incomplete upload: "
 
 
 def _phase(transfer: Any) -> str:
@@ -26,6 +29,11 @@ def _phase(transfer: Any) -> str:
 def checksum_record(sha256: str, size: int) -> str:
     """The disk description that records what was uploaded (what idempotence compares)."""
     return f"sha256={sha256} size={size}"
+
+
+def incomplete_record(sha256: str, size: int) -> str:
+    """The disk description until the upload is verified and finalized."""
+    return INCOMPLETE + checksum_record(sha256, size)
 
 
 def upload_iso(task: Task, *, src: str, name: str, storage_domain: str,
@@ -40,9 +48,16 @@ def upload_iso(task: Task, *, src: str, name: str, storage_domain: str,
     The bytes go through the engine's ovirt-imageio proxy (the transfer's proxy_url, TLS
     verified with engine_ca_file), in ranged PUTs resumed from the last confirmed offset when
     the connection breaks. Before finalizing, the image is read back and its sha256 compared
-    with the file's; the disk's description records sha256 and size. A disk of this name with
-    the same record is left alone (ok); one with another content fails the task (remove it or
-    pick another name). On failure the transfer is cancelled and the new disk removed.
+    with the file's. The disk's description is :func:`incomplete_record` until the transfer is
+    finalized, then :func:`checksum_record`. A disk of this name with the same record is left
+    alone (ok); one with other content fails the task (remove it or pick another name). On
+    failure (the timeout included) the transfer is cancelled and the disk removed.
+
+    A run that died (killed) leaves its disk with the incomplete record. The next run resumes
+    its transfer if it is still transferring for the same file: every byte is sent again, read
+    back, finalized. Otherwise (the transfer paused or ended, the disk ok or illegal) it cancels
+    the transfer, removes the disk and starts again; a transfer still sending another file
+    fails the task. The engine cancels a transfer idle for :data:`INACTIVITY_TIMEOUT` seconds.
     data: disk_id, sha256, size.
     """
     path = Path(src).expanduser()
@@ -51,50 +66,62 @@ def upload_iso(task: Task, *, src: str, name: str, storage_domain: str,
     sha256, size = file_sha256(path)
     if size == 0:
         task.fail(f"src {src!r} is empty")
-    record = checksum_record(sha256, size)
+    record, incomplete = checksum_record(sha256, size), incomplete_record(sha256, size)
     data: dict[str, Any] = {"disk_id": "", "sha256": sha256, "size": size}
     session = task.engine
-    disk = _existing_disk(task, session, name, record)
-    if disk is not None:
+    found = _disk_named(task, session, name)
+    if found is not None and found.description == record and status_value(found) == "ok":
         return Result(msg=f"disk {name} already holds {path.name} ({size} bytes, sha256 "
-                          f"{sha256[:12]}...)", data={**data, "disk_id": str(disk.id)})
+                          f"{sha256[:12]}...)", data={**data, "disk_id": str(found.id)})
+    if found is not None:
+        _refuse_foreign(task, found, name)
     domain = session.find("storagedomains", storage_domain)
     if task.check:
-        return Result(changed=True, msg=f"would upload {path.name} ({size} bytes) to storage "
+        what = "redo the interrupted upload of" if found is not None else "upload"
+        return Result(changed=True, msg=f"would {what} {path.name} ({size} bytes) to storage "
                                         f"domain {storage_domain} as disk {name}", data=data)
     wait_until = deadline(task, timeout)
-    disk_id = _create_disk(task, session, name, record, size, domain.id, wait_until)
+    taken, notes = None, []
+    if found is not None:
+        taken = _take_over(task, session, found, incomplete, wait_until)
+        notes.append(f"{'resumed' if taken else 'replaced'} an interrupted upload")
+    disk_id, transfer_service, url = taken or (
+        _create_disk(task, session, name, incomplete, size, domain.id, wait_until), None, "")
     data["disk_id"] = disk_id
-    transfer_service = None
     try:
-        transfer_service, url = _start_transfer(task, session, name, disk_id, wait_until)
-        reconnects = _send(task, session, url, path, size, sha256)
+        if transfer_service is None:
+            transfer_service, url = _start_transfer(task, session, name, disk_id, wait_until)
+        reconnects = upload_checked(url, path, sha256, size, ca_file=session.settings.ca_file,
+                                    insecure=session.settings.insecure, log=task.log,
+                                    deadline=wait_until)
         session.act(transfer_service, "finalize", f"finalize the upload of disk {name}")
         session.wait_for_status(transfer_service, _FINISHED, deadline=wait_until,
                                 describe=f"the upload of disk {name}", status_of=_phase,
                                 on_status=progress(task, f"upload of disk {name}"))
         transfer_service = None
-        session.wait_for_status(session.service("disks", disk_id), "ok", deadline=wait_until,
-                                describe=f"disk {name}")
-    except Exception:
-        _clean_up(task, session, transfer_service, disk_id, name)
+        _record(session, disk_id, name, record, wait_until)
+    except BaseException:
+        _clean_up(task, session, transfer_service, disk_id, name, incomplete)
         raise
-    again = f", {reconnects} reconnection(s)" if reconnects else ""
+    notes += [f"{reconnects} reconnection(s)"] if reconnects else []
     return Result(changed=True, msg=f"uploaded {path.name} ({size} bytes, sha256 checked"
-                                    f"{again}) to storage domain {storage_domain} as disk "
-                                    f"{name}", data=data)
+                                    f"{''.join(', ' + n for n in notes)}) to storage domain "
+                                    f"{storage_domain} as disk {name}", data=data)
 
 
-def _existing_disk(task: Task, session: EngineSession, name: str, record: str) -> Any:
-    """The disk ``name`` if it already holds this upload; None if there is no such disk."""
+def _disk_named(task: Task, session: EngineSession, name: str) -> Any:
+    """The disk ``name``, or None."""
     found = [d for d in session.search("disks", f'name="{name}"') if d.name == name]
     if len(found) > 1:
         task.fail(f"{len(found)} disks are named {name!r}; rename or remove the extra ones")
-    if not found:
-        return None
-    disk, status = found[0], status_value(found[0])
-    if disk.description == record and status == "ok":
-        return disk
+    return found[0] if found else None
+
+
+def _refuse_foreign(task: Task, disk: Any, name: str) -> None:
+    """Fail unless ``disk`` is an interrupted upload (its description says so)."""
+    status = status_value(disk)
+    if (disk.description or "").startswith(INCOMPLETE):
+        return
     if status == "locked":
         task.fail(f"disk {name} exists and is locked (an upload in progress?); try again "
                   "when it is ok, or remove it")
@@ -103,11 +130,45 @@ def _existing_disk(task: Task, session: EngineSession, name: str, record: str) -
               "it or choose another name")
 
 
-def _create_disk(task: Task, session: EngineSession, name: str, record: str, size: int,
+def _take_over(task: Task, session: EngineSession, disk: Any, incomplete: str,
+               wait_until: float) -> tuple[str, Any, str] | None:
+    """The interrupted upload's disk id, transfer service and URL when it can be resumed;
+    else None once its transfer is cancelled and the disk removed."""
+    disk_id, name, described = str(disk.id), str(disk.name), str(disk.description)
+    transfers = session.system.image_transfers_service()
+    with session.errors("list image transfers"):
+        open_ones = [t for t in transfers.list()
+                     if t.disk is not None and t.disk.id == disk_id and _phase(t) in _OPEN]
+    service = transfers.image_transfer_service(open_ones[0].id) if open_ones else None
+    current = None if service is None else session.wait_for_status(
+        service, _OPEN - {"initializing", "resuming"} | _ENDED, deadline=wait_until,
+        describe=f"the upload of disk {name}", status_of=_phase, failure_statuses=())
+    if current is not None and _phase(current) == "transferring":
+        if described == incomplete:
+            task.log(f"resuming the interrupted upload of disk {name} (transfer {current.id})")
+            return disk_id, service, str(current.proxy_url or current.transfer_url)
+        task.fail(f"disk {name} is being uploaded with other content ({described}); wait "
+                  f"for that upload to end, or cancel image transfer {current.id}")
+    task.log(f"removing disk {name}, left by an interrupted upload ({described}, status "
+             f"{status_value(disk)})")
+    if current is not None and _phase(current) in _OPEN:  # paused; cancelled, the disk goes too
+        session.act(service, "cancel", f"cancel the interrupted upload of disk {name}")
+        session.wait_for_status(service, _ENDED, deadline=wait_until, status_of=_phase,
+                                describe=f"the upload of disk {name}", failure_statuses=())
+    disk_service = session.service("disks", disk_id)
+    if session.wait_for_status(disk_service, {"ok", "illegal", GONE}, deadline=wait_until,
+                               describe=f"disk {name}", failure_statuses=()) is not None:
+        session.act(disk_service, "remove", f"remove disk {name}")
+        session.wait_for_status(disk_service, GONE, deadline=wait_until,
+                                describe=f"disk {name}", failure_statuses=())
+    return None
+
+
+def _create_disk(task: Task, session: EngineSession, name: str, description: str, size: int,
                  domain_id: str, wait_until: float) -> str:
     import ovirtsdk4.types as types
 
-    disk = types.Disk(name=name, alias=name, description=record,
+    disk = types.Disk(name=name, alias=name, description=description,
                       content_type=types.DiskContentType.ISO, format=types.DiskFormat.RAW,
                       sparse=False, provisioned_size=size, initial_size=size,
                       storage_domains=[types.StorageDomain(id=domain_id)])
@@ -116,8 +177,8 @@ def _create_disk(task: Task, session: EngineSession, name: str, record: str, siz
     try:
         session.wait_for_status(session.service("disks", made.id), "ok", deadline=wait_until,
                                 describe=f"disk {name}", on_status=progress(task, f"disk {name}"))
-    except Exception:
-        _clean_up(task, session, None, str(made.id), name)
+    except BaseException:
+        _clean_up(task, session, None, str(made.id), name, description)
         raise
     return str(made.id)
 
@@ -129,7 +190,9 @@ def _start_transfer(task: Task, session: EngineSession, name: str, disk_id: str,
 
     transfer = types.ImageTransfer(disk=types.Disk(id=disk_id),
                                    direction=types.ImageTransferDirection.UPLOAD,
-                                   format=types.DiskFormat.RAW)
+                                   format=types.DiskFormat.RAW,
+                                   inactivity_timeout=INACTIVITY_TIMEOUT,
+                                   timeout_policy=types.ImageTransferTimeoutPolicy.CANCEL)
     transfers = session.system.image_transfers_service()
     with session.change(f"start the upload of disk {name}"):
         made = transfers.add(transfer)
@@ -145,27 +208,22 @@ def _start_transfer(task: Task, session: EngineSession, name: str, disk_id: str,
     return service, str(url)
 
 
-def _send(task: Task, session: EngineSession, url: str, path: Path, size: int,
-          sha256: str) -> int:
-    """Upload and read back; the reconnections needed. ImageioError on a mismatch."""
-    settings = session.settings
-    client = ImageioClient(url, ca_file=settings.ca_file, insecure=settings.insecure,
-                           log=task.log)
-    try:
-        task.log(f"uploading {path.name} ({size} bytes) to {url.split('/images/')[0]}")
-        reconnects = client.upload(path, size)
-        held = client.sha256(size)
-    finally:
-        client.close()
-    if held != sha256:
-        raise ImageioError(f"the uploaded image differs from {path}: sha256 {held} read back, "
-                           f"{sha256} expected")
-    return reconnects
+def _record(session: EngineSession, disk_id: str, name: str, record: str,
+            wait_until: float) -> None:
+    """Once the disk is ok after the finalization: its description becomes ``record``."""
+    import ovirtsdk4.types as types
+
+    service = session.service("disks", disk_id)
+    session.wait_for_status(service, "ok", deadline=wait_until, describe=f"disk {name}")
+    session.act(service, "update", f"record the checksum of disk {name}",
+                disk=types.Disk(description=record))
+    session.wait_for_status(service, "ok", deadline=wait_until, describe=f"disk {name}")
 
 
 def _clean_up(task: Task, session: EngineSession, transfer_service: Any, disk_id: str,
-              name: str) -> None:
-    """After a failure: cancel the transfer, then remove the disk if the engine kept it."""
+              name: str, incomplete: str) -> None:
+    """After a failure: cancel the transfer, then remove the disk if the engine kept it and it
+    still has the ``incomplete`` description (an upload that completed elsewhere stays)."""
     with contextlib.suppress(Exception):
         if transfer_service is not None:
             session.act(transfer_service, "cancel", f"cancel the upload of disk {name}")
@@ -174,11 +232,12 @@ def _clean_up(task: Task, session: EngineSession, transfer_service: Any, disk_id
                                     status_of=_phase, failure_statuses=())
     with contextlib.suppress(Exception):
         disk_service = session.service("disks", disk_id)
-        session.wait_for_status(disk_service, {"ok", "illegal", GONE},
-                                deadline=_cleanup_deadline(), describe=f"disk {name}",
-                                failure_statuses=())
-        session.act(disk_service, "remove", f"remove disk {name}")
-        task.log(f"removed disk {name} after the failed upload")
+        disk = session.wait_for_status(disk_service, {"ok", "illegal", GONE},
+                                       deadline=_cleanup_deadline(), describe=f"disk {name}",
+                                       failure_statuses=())
+        if disk is not None and disk.description == incomplete:
+            session.act(disk_service, "remove", f"remove disk {name}")
+            task.log(f"removed disk {name} after the failed upload")
 
 
 def _cleanup_deadline() -> float:

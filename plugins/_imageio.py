@@ -1,9 +1,12 @@
-"""A small ovirt-imageio client: resumable upload of a file to a transfer URL, and read-back.
+"""A small ovirt-imageio client: resumable upload of a file to a transfer URL, and read-back
+(:func:`upload_checked` does both and compares the sha256).
 
 The upload sends ``PUT`` requests of up to :data:`CHUNK` bytes with ``Content-Range``; after a
 broken connection it reconnects and goes on from the last offset the server confirmed (a 2xx
 answer), up to ``retries`` times in a row. An HTTP error answer is not retried (it quotes the
-daemon's text). ``sha256`` reads the image back (``GET`` with ``Range``) and hashes it.
+daemon's text). ``sha256`` reads the image back (``GET`` with ``Range``) and hashes it. Both
+stop at their ``deadline`` (a ``time.monotonic()`` value): no request starts after it, and no
+socket wait outlasts it.
 """
 
 from __future__ import annotations
@@ -52,13 +55,16 @@ class ImageioClient:
         self._log = log or (lambda _line: None)
         self._sleep = sleep
         self._connection: http.client.HTTPConnection | None = None
+        self._deadline: float | None = None
 
-    def upload(self, path: Path, size: int,
-               progress: Callable[[int], None] | None = None) -> int:
+    def upload(self, path: Path, size: int, progress: Callable[[int], None] | None = None,
+               *, deadline: float | None = None) -> int:
         """Write the first ``size`` bytes of ``path`` to the image; the reconnections needed."""
         done = reconnects = failures = 0
+        self._deadline = deadline
         with open(path, "rb") as source:
             while done < size:
+                self._in_time(f"{done} of {size} bytes written")
                 length = min(CHUNK, size - done)
                 source.seek(done)
                 data = source.read(length)
@@ -76,15 +82,17 @@ class ImageioClient:
                     progress(done)
         return reconnects
 
-    def sha256(self, size: int) -> str:
+    def sha256(self, size: int, *, deadline: float | None = None) -> str:
         """The sha256 of the image's first ``size`` bytes, read back from the daemon."""
         failures = 0
+        self._deadline = deadline
         while True:
             digest, done = hashlib.sha256(), 0
             try:
                 response = self._request("GET", None, {"Range": f"bytes=0-{size - 1}"})
                 self._expect(response, (200, 206), "read back")
                 while done < size:
+                    self._in_time(f"{done} of {size} bytes read back")
                     block = response.read(min(READ_BLOCK, size - done))
                     if not block:
                         raise http.client.IncompleteRead(b"", size - done)
@@ -117,6 +125,11 @@ class ImageioClient:
                     host, port, timeout=self._timeout, context=self._context)
             else:
                 self._connection = http.client.HTTPConnection(host, port, timeout=self._timeout)
+        if self._deadline is not None:  # a socket wait ends with the deadline at the latest
+            left = max(0.1, min(self._timeout, self._deadline - time.monotonic()))
+            self._connection.timeout = left
+            if self._connection.sock is not None:
+                self._connection.sock.settimeout(left)
         target = self._path + (("&" if "?" in self._path else "?") + query if query else "")
         self._connection.request(method, target, body=body, headers=headers)
         return self._connection.getresponse()
@@ -131,6 +144,11 @@ class ImageioClient:
                            f"HTTP {response.status} {response.reason}" +
                            (f": {text}" if text else ""))
 
+    def _in_time(self, state: str) -> None:
+        if self._deadline is not None and time.monotonic() >= self._deadline:
+            self.close()
+            raise ImageioError(f"image daemon at {self._parts.netloc}: time is up, {state}")
+
     def _retry_or_raise(self, exc: Exception, failures: int, offset: int) -> None:
         self.close()
         if isinstance(exc, ssl.SSLCertVerificationError):
@@ -143,7 +161,28 @@ class ImageioClient:
         delay = _RETRY_DELAYS[min(failures, len(_RETRY_DELAYS)) - 1]
         self._log(f"image transfer: connection broken at offset {offset} ({exc}); "
                   f"resuming in {delay:g}s (attempt {failures}/{self._retries})")
+        if self._deadline is not None:
+            delay = max(0.0, min(delay, self._deadline - time.monotonic()))
         self._sleep(delay)
+
+
+def upload_checked(url: str, path: Path, sha256: str, size: int, *, ca_file: str | None,
+                   insecure: bool, log: Callable[[str], None], deadline: float | None) -> int:
+    """Upload ``path`` (``size`` bytes) to ``url``, then read it back; the reconnections needed.
+
+    ImageioError when the image read back does not have the ``sha256`` of the file.
+    """
+    client = ImageioClient(url, ca_file=ca_file, insecure=insecure, log=log)
+    try:
+        log(f"uploading {path.name} ({size} bytes) to {url.split('/images/')[0]}")
+        reconnects = client.upload(path, size, deadline=deadline)
+        held = client.sha256(size, deadline=deadline)
+    finally:
+        client.close()
+    if held != sha256:
+        raise ImageioError(f"the uploaded image differs from {path}: sha256 {held} read back, "
+                           f"{sha256} expected")
+    return reconnects
 
 
 def _tls_context(ca_file: str | None, insecure: bool) -> ssl.SSLContext:

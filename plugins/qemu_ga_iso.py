@@ -7,10 +7,7 @@ then fetched (``task.get``) because ``engine.upload_iso`` uploads a control-node
 its Joliet root is read on the control node (:mod:`._iso_listing`), so no ``isoinfo`` is
 needed either. mkisofs stamps the build time into the image, so an ISO already in the build
 folder holding exactly the MSIs (names, sizes, sha256) is reused: a second run uploads the
-same bytes, which ``engine.upload_iso`` recognizes by checksum and leaves alone. The ISO is
-padded with zeros to a multiple of 4096 bytes (mkisofs writes 2048-byte sectors), because
-ovirt-imageio writes whole 4 KiB blocks on file domains and the upload of an unaligned image
-fails at finalization (its image file outgrows the disk).
+same bytes, which ``engine.upload_iso`` recognizes by checksum and leaves alone.
 """
 
 from __future__ import annotations
@@ -32,7 +29,6 @@ MSIS = ("/usr/i686-w64-mingw32/sys-root/mingw/bin/qemu-ga-i386.msi",
         "/usr/x86_64-w64-mingw32/sys-root/mingw/bin/qemu-ga-x86_64.msi")
 ISO_NAME = "qemu-ga-windows.iso"
 BUILD_DIR = "/var/tmp/qemu-ga-iso"
-ALIGNMENT = 4096  # ovirt-imageio writes whole 4 KiB blocks: an unaligned image outgrows its disk
 ATTACH_BOOT: list[Literal["hd", "cdrom", "network"]] = ["hd", "cdrom"]
 DETACH_BOOT: list[Literal["hd", "cdrom", "network"]] = ["hd"]
 
@@ -150,13 +146,11 @@ def _msi_facts(task: Task) -> dict[str, tuple[int, str]]:
 
 
 def _current_image(task: Task, iso_path: str, wanted: dict[str, tuple[int, str]]) -> bytes | None:
-    """The ISO already built in the build folder, if it holds exactly the MSIs (and is
-    padded); None means build it again."""
+    """The ISO already built in the build folder, if it holds exactly the MSIs; None means
+    build it again."""
     if task.run(f"test -f {shlex.quote(task.path(iso_path))}").rc != 0:
         return None
     image = task.get(task.path(iso_path))
-    if len(image) % ALIGNMENT:
-        return None
     try:
         problems = listing_problems(joliet_root(image), wanted)
     except IsoFormatError:
@@ -165,14 +159,12 @@ def _current_image(task: Task, iso_path: str, wanted: dict[str, tuple[int, str]]
 
 
 def _build(task: Task, build_dir: str, iso_path: str, wanted: dict[str, tuple[int, str]]) -> bytes:
-    """``mkisofs -R -J -o ISO build-iso/*`` with copies of both MSIs, padded to
-    :data:`ALIGNMENT`; the verified image."""
+    """``mkisofs -R -J -o ISO build-iso/*`` with copies of both MSIs; the verified image."""
     folder = shlex.quote(task.path(posixpath.join(build_dir, "build-iso")))
     copies = " ".join(shlex.quote(task.path(m)) for m in MSIS)
     target = shlex.quote(task.path(iso_path))
     task.run(f"rm -rf {folder} && mkdir -p {folder} && cp {copies} {folder}/", check_rc=True)
-    task.run(f"mkisofs -quiet -R -J -o {target} {folder}/* && truncate -s %{ALIGNMENT} {target}",
-             check_rc=True)
+    task.run(f"mkisofs -quiet -R -J -o {target} {folder}/*", check_rc=True)
     image = task.get(task.path(iso_path))
     try:
         problems = listing_problems(joliet_root(image), wanted)

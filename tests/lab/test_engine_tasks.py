@@ -35,6 +35,7 @@ from opsrunner.lab.sshd import client_key
 from opsrunner.lab.sysroot import build_sysroots
 from opsrunner.lab.unit import Unit
 from opsrunner.lab.units import host_units
+from opsrunner_plugins._engine_upload import checksum_record, incomplete_record
 from opsrunner_plugins._imageio import ImageioClient, ImageioError
 
 PREFIX = "127.0.91."
@@ -445,6 +446,217 @@ def test_an_upload_resumes_after_a_broken_connection(lab: EngineLab, tmp_path: P
             f"image daemon at {url.netloc}: write at offset 0 refused: HTTP 403 Forbidden: ")
     finally:
         connection.close()
+
+
+def upload_workflow(tmp_path: Path, data: bytes, name: str, timeout: float | None = None
+                    ) -> Path:
+    """A workflow uploading ``data`` (written to tmp_path/name) as disk ``name``, with a step
+    ``timeout`` if given."""
+    iso = tmp_path / name
+    iso.write_bytes(data)
+    step: dict[str, Any] = {"name": "upload", "task": "engine.upload_iso",
+                            "with": {"src": str(iso), "name": name, "storage_domain": "data"}}
+    if timeout is not None:
+        step["timeout"] = timeout
+    path = tmp_path / f"{name}.yml"
+    path.write_text(json.dumps({"name": "upload", "hosts": "engine", "steps": [step]}))
+    return path
+
+
+# ``opsrunner run`` whose image uploads go in 1 MiB chunks, writing the bytes confirmed so far
+# to the file argv[1], and sleeping argv[2] seconds after each chunk from half of the image on.
+SLOW_UPLOAD = """
+import runpy, sys, time
+from pathlib import Path
+import opsrunner_plugins._imageio as imageio
+progress, pause = Path(sys.argv.pop(1)), float(sys.argv.pop(1))
+imageio.CHUNK = 1024 * 1024
+put = imageio.ImageioClient._put
+def slow_put(self, data, offset, size, *, flush):
+    put(self, data, offset, size, flush=flush)
+    progress.write_text(str(offset + len(data)))
+    if offset + len(data) >= size // 2:
+        time.sleep(pause)
+imageio.ImageioClient._put = slow_put
+sys.argv[0] = "opsrunner"
+runpy.run_module("opsrunner.cli", run_name="__main__")
+"""
+
+
+class SlowRun:
+    """``opsrunner run`` of a workflow with :data:`SLOW_UPLOAD`, in the background."""
+
+    def __init__(self, lab: EngineLab, tmp_path: Path, workflow: Path, pause: float) -> None:
+        self.progress, self.out = tmp_path / "progress", tmp_path / "slow-run.json"
+        self.err = tmp_path / "slow-run.err"
+        with self.out.open("wb") as out, self.err.open("wb") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", SLOW_UPLOAD, str(self.progress), str(pause), "run",
+                 str(workflow), "-i", str(lab.layout.inventory), "--output", "json",
+                 "--journal-dir", str(tmp_path / "journal")], stdout=out, stderr=err)
+
+    def wait_for_bytes(self, count: int) -> None:
+        """Until the upload confirmed ``count`` bytes."""
+        deadline = time.monotonic() + 60
+        while not (self.progress.exists() and int(self.progress.read_text() or 0) >= count):
+            assert self.proc.poll() is None, self.err.read_text()
+            assert time.monotonic() < deadline, "the upload did not progress"
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        """Kill the run (SIGKILL) if it still runs."""
+        self.proc.kill()
+        self.proc.wait()
+
+
+def image_of(lab: EngineLab, disk: Any) -> Path:
+    return lab.layout.data / "storage" / disk.storage_domains[0].id / "images" / disk.id
+
+
+def transfers_of(lab: EngineLab, disk_id: str) -> list[tuple[str, str]]:
+    """(id, phase) of the image transfers of a disk that the engine still lists."""
+    connection = lab.connect()
+    try:
+        return [(t.id, t.phase.value) for t in
+                connection.system_service().image_transfers_service().list()
+                if t.disk is not None and t.disk.id == disk_id]
+    finally:
+        connection.close()
+
+
+def wait_until_gone(lab: EngineLab, kind: str, name: str) -> None:
+    deadline = time.monotonic() + 30
+    while lab.read(kind, name) is not None:
+        assert time.monotonic() < deadline, f"{name} is still there"
+        time.sleep(0.1)
+
+
+def test_images_aligned_to_512_bytes_upload_with_their_exact_size(lab: EngineLab,
+                                                                   tmp_path: Path) -> None:
+    """ISO 9660 images are multiples of 2048 bytes, not always of 4096."""
+    for name, size in (("sectors-2048.iso", 2048 * 3), ("sectors-512.iso", 512 * 2049)):
+        data = os.urandom(size)
+        code, doc, err = run(lab, tmp_path, upload_workflow(tmp_path, data, name))
+        assert code == 0, (err, doc)
+        assert steps(doc, "engine") == [
+            ("changed", f"uploaded {name} ({size} bytes, sha256 checked) to storage domain "
+                        f"data as disk {name}")]
+        disk = lab.read("disks", name)
+        digest = hashlib.sha256(data).hexdigest()
+        assert (disk.status.value, disk.provisioned_size, disk.description) == (
+            "ok", size, checksum_record(digest, size))
+        assert image_of(lab, disk).read_bytes() == data
+
+
+def test_an_upload_killed_half_way_is_resumed_by_the_next_run(lab: EngineLab,
+                                                             tmp_path: Path) -> None:
+    data = os.urandom(8 * MIB)
+    digest, half = hashlib.sha256(data).hexdigest(), 4 * MIB
+    workflow = upload_workflow(tmp_path, data, "killed.iso")
+    slow = SlowRun(lab, tmp_path, workflow, pause=600)
+    try:
+        slow.wait_for_bytes(half)
+    finally:
+        slow.stop()
+    disk = lab.read("disks", "killed.iso")
+    # Half the bytes: locked by its open transfer, and not recorded as holding the ISO.
+    assert (disk.status.value, disk.description) == ("locked",
+                                                     incomplete_record(digest, 8 * MIB))
+    ((transfer_id, phase),) = transfers_of(lab, disk.id)
+    assert phase == "transferring"
+    held = image_of(lab, disk).read_bytes()
+    assert held[:half] == data[:half] and held[half:] == bytes(half)
+
+    code, doc, err = run(lab, tmp_path, workflow)
+    assert code == 0, (err, doc)
+    assert steps(doc, "engine") == [
+        ("changed", f"uploaded killed.iso ({8 * MIB} bytes, sha256 checked, resumed an "
+                    "interrupted upload) to storage domain data as disk killed.iso")]
+    done = lab.read("disks", "killed.iso")
+    assert (done.id, done.status.value, done.description) == (
+        disk.id, "ok", checksum_record(digest, 8 * MIB))
+    assert transfers_of(lab, disk.id) == [(transfer_id, "finished_success")]
+    assert image_of(lab, done).read_bytes() == data
+
+
+def test_an_upload_past_its_step_timeout_is_cancelled_then_redone(lab: EngineLab,
+                                                                 tmp_path: Path) -> None:
+    data = os.urandom(8 * MIB)
+    workflow = upload_workflow(tmp_path, data, "late.iso", timeout=2)
+    slow = SlowRun(lab, tmp_path, workflow, pause=0.5)
+    try:
+        slow.wait_for_bytes(MIB)
+        disk = lab.read("disks", "late.iso")
+        assert slow.proc.wait(timeout=60) == 2, slow.err.read_text()
+    finally:
+        slow.stop()
+    ((status, message),) = steps(json.loads(slow.out.read_text()), "engine")
+    assert status == "failed"
+    assert message.startswith(f"image daemon at {lab.layout.engine_address}:54323: time is "
+                              "up, "), message
+    assert message.endswith(f" of {8 * MIB} bytes written"), message
+    # The transfer was cancelled, and the disk (half written) went with it.
+    wait_until_gone(lab, "disks", "late.iso")
+    assert [phase for _, phase in transfers_of(lab, disk.id)] == ["finished_cleanup"]
+
+    code, doc, err = run(lab, tmp_path, workflow)
+    assert code == 0, (err, doc)
+    assert steps(doc, "engine") == [
+        ("changed", f"uploaded late.iso ({8 * MIB} bytes, sha256 checked) to storage domain "
+                    "data as disk late.iso")]
+    assert image_of(lab, lab.read("disks", "late.iso")).read_bytes() == data
+
+
+def test_a_disk_left_by_an_interrupted_upload_is_replaced(lab: EngineLab,
+                                                         tmp_path: Path) -> None:
+    """Ok but unverified (the run died after finalizing), or still sending another file."""
+    data = os.urandom(MIB)
+    record = checksum_record(hashlib.sha256(data).hexdigest(), MIB)
+    connection = lab.connect()
+    try:
+        disks = connection.system_service().disks_service()
+        left = {}
+        for name, description in (("unverified.iso", incomplete_record("0" * 64, MIB)),
+                                  ("busy.iso", incomplete_record("1" * 64, MIB))):
+            disk = disks.add(types.Disk(
+                name=name, description=description, format=types.DiskFormat.RAW,
+                provisioned_size=MIB, content_type=types.DiskContentType.ISO,
+                storage_domains=[types.StorageDomain(name="data")]))
+            wait_for_status(disks.disk_service(disk.id), "ok", describe=name,
+                            deadline=time.monotonic() + 30)
+            left[name] = disk.id
+        transfers = connection.system_service().image_transfers_service()
+        busy = transfers.add(types.ImageTransfer(
+            disk=types.Disk(id=left["busy.iso"]),
+            direction=types.ImageTransferDirection.UPLOAD))
+        wait_for_status(transfers.image_transfer_service(busy.id), "transferring",
+                        describe="transfer", deadline=time.monotonic() + 30,
+                        status_of=lambda t: t.phase.value)
+    finally:
+        connection.close()
+    code, doc, err = run(lab, tmp_path, upload_workflow(tmp_path, data, "unverified.iso"))
+    assert code == 0, (err, doc)
+    assert steps(doc, "engine") == [
+        ("changed", f"uploaded unverified.iso ({MIB} bytes, sha256 checked, replaced an "
+                    "interrupted upload) to storage domain data as disk unverified.iso")]
+    done = lab.read("disks", "unverified.iso")
+    assert done.id != left["unverified.iso"] and done.description == record
+    assert image_of(lab, done).read_bytes() == data
+
+    code, doc, _ = run(lab, tmp_path, upload_workflow(tmp_path, data, "busy.iso"))
+    assert code == 2
+    assert steps(doc, "engine") == [
+        ("failed", f"disk busy.iso is being uploaded with other content "
+                   f"({incomplete_record('1' * 64, MIB)}); wait for that upload to end, or "
+                   f"cancel image transfer {busy.id}")]
+    assert lab.read("disks", "busy.iso").id == left["busy.iso"]
+    connection = lab.connect()
+    try:
+        connection.system_service().image_transfers_service().image_transfer_service(
+            busy.id).cancel()
+    finally:
+        connection.close()
+    wait_until_gone(lab, "disks", "busy.iso")
 
 
 def test_snapshot_create_restore_remove(lab: EngineLab, tmp_path: Path) -> None:

@@ -66,6 +66,7 @@ def test_attach_then_a_second_run_changes_nothing_then_detach(lab: LabLayout,
     iso = sysroot_file(lab, f"{BUILD_DIR}/{ISO_NAME}").read_bytes()
     disk, vm = engine_disk_and_vm(lab, ISO_NAME, VM)
     assert disk.description == checksum_record(hashlib.sha256(iso).hexdigest(), len(iso))
+    assert disk.provisioned_size == len(iso)  # mkisofs's size (2048-byte sectors), no padding
     assert [d.value for d in vm.os.boot.devices] == ["hd", "cdrom"]
 
     again = run_workflow(lab, tmp_path, "qemu-ga-iso.yml", "-e", f"vm={VM}")

@@ -1,9 +1,10 @@
-"""Floating disks: ``POST /disks`` and ``DELETE /disks/{id}``, with their image files.
+"""Floating disks: ``POST /disks``, ``PUT`` and ``DELETE /disks/{id}``, with their image files.
 
-A new disk is ``locked`` while it is created, then ``ok``. Its image is a sparse file of its
+A new disk is ``locked`` while it is created, then ``ok``. Its image is a file of exactly its
 provisioned size at :func:`disk_file` (what ovirt-imageio reads and writes during a transfer;
-the simulator keeps guest data raw whatever the disk's format). Removal locks the disk, then
-removes it, its attachments and its file. A locked disk cannot be removed.
+the simulator keeps guest data raw whatever the disk's format), made by :func:`create_image`.
+``PUT /disks/{id}`` changes a disk's alias and description (no event). Removal locks the disk,
+then removes it, its attachments and its file. A locked disk cannot be edited or removed.
 
 Events (AuditLogType codes): 2020/2021 USER_ADD_DISK(_FINISHED_SUCCESS), 2012/2014
 USER_REMOVE_DISK/USER_FINISHED_REMOVE_DISK.
@@ -32,6 +33,8 @@ from opsrunner.lab.engine_api.xmlcodec import child_text
 
 DISK_REMOVED_HOOK = "disk_removed"
 FORMATS = ("cow", "raw")
+FIRST_BLOCK = 4096
+EDITABLE = ("alias", "name", "description")
 CONTENT_TYPES = ("backup_scratch", "data", "hosted_engine", "hosted_engine_configuration",
                  "hosted_engine_metadata", "hosted_engine_sanlock", "iso", "memory_dump_volume",
                  "memory_metadata_volume", "ovf_store")
@@ -48,6 +51,21 @@ def image_file(ctx: ApiContext, disk: Document) -> Path | None:
     if ctx.settings.storage is None or not domains:
         return None
     return disk_file(ctx.settings.storage, str(domains[0]["id"]), str(disk["id"]))
+
+
+def create_image(path: Path, size: int) -> None:
+    """A new image file of exactly ``size`` bytes whose first block is written (zeros), as
+    vdsm's volume creation (``qemu-img create``) leaves it.
+
+    ovirt-imageio's file backend finds the storage's block size by direct-I/O reads of that
+    block; in a file without allocated data every read succeeds, so it falls back to 4096 and
+    the read-modify-write of an image's last, partial 4 KiB block extends the file past
+    ``size`` (a 2048-aligned ISO then fails finalization).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as image:
+        image.write(bytes(min(size, FIRST_BLOCK)))
+        image.truncate(size)
 
 
 def _invalid(value: str, kind: str, allowed: tuple[str, ...]) -> ApiFault:
@@ -106,9 +124,7 @@ def add_disk(ctx: ApiContext, collection: str, body: ET.Element,
         created = store.put("disks", doc)
         path = image_file(ctx, created)
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("wb") as image:
-                image.truncate(size)
+            create_image(path, size)
         store.schedule("disks", disk_id, delay, {"status": "ok"})
         event_now(ctx, 2020, f"Add-Disk operation of '{alias}' was initiated by "
                              f"{user_name(ctx)}.", about={"storage_domain": sd_id})
@@ -116,6 +132,27 @@ def add_disk(ctx: ApiContext, collection: str, body: ET.Element,
                     about={"storage_domain": sd_id})
         start_job(ctx, f"Adding Disk {alias}", delay)
         return created
+
+
+def update_disk(ctx: ApiContext, target: Target, body: ET.Element,
+                query: Mapping[str, str]) -> Document:
+    """``PUT /disks/{id}``: ``alias`` (or ``name``) and ``description``; 409 while locked."""
+    with ctx.store.transaction():
+        disk = require(ctx, "disks", target.entity_id)
+        unknown = sorted({child.tag for child in body} - {*EDITABLE, "id"})
+        if unknown:
+            raise ApiFault(400, f"[The lab's engine simulator does not update "
+                                f"{', '.join(unknown)} of a disk; it updates "
+                                f"{', '.join(EDITABLE)}]")
+        fault = locked_disks("edit Virtual Disk", [disk])
+        if fault is not None:
+            raise fault
+        alias = child_text(body, "alias") or child_text(body, "name")
+        changes: Document = {"alias": alias, "name": alias} if alias else {}
+        description = child_text(body, "description")
+        if description is not None:
+            changes["description"] = description
+        return ctx.store.update("disks", str(disk["id"]), changes)
 
 
 def remove_disk(ctx: ApiContext, target: Target, query: Mapping[str, str]) -> None:
@@ -158,5 +195,6 @@ def _disk_removed(store: Store, collection: str, disk_id: str, args: Document) -
 
 def register(handlers: Handlers) -> None:
     handlers.adders["disks"] = add_disk
+    handlers.updaters["disks"] = update_disk
     handlers.removers["disks"] = remove_disk
     handlers.hooks[DISK_REMOVED_HOOK] = _disk_removed

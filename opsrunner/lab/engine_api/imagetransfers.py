@@ -9,7 +9,9 @@ and verifies an upload (every byte written, the file of the disk's size, no qcow
 disk): ``finalizing_success`` -> ``finished_success`` (disk ``ok`` with its actual size), else
 -> ``finalizing_failure`` -> ``finished_failure`` and the upload's disk is removed (the transfer
 owns it). Cancel: ``cancelled_user`` -> ``finalizing_cleanup`` -> ``finished_cleanup``, the
-upload's disk removed too. Finished transfers are forgotten after a while.
+upload's disk removed too. Finished transfers are forgotten after a while. A transfer keeps the
+``inactivity_timeout`` and ``timeout_policy`` it was added with, but the lab does not watch
+inactivity: an abandoned transfer stays ``transferring`` until it is finalized or cancelled.
 
 Events (AuditLogType codes): 1031 TRANSFER_IMAGE_INITIATED, 1032 TRANSFER_IMAGE_SUCCEEDED,
 1033 TRANSFER_IMAGE_CANCELLED, 1034 TRANSFER_IMAGE_FAILED, 1035 for imageio refusing a ticket.
@@ -22,7 +24,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from pathlib import Path
 
-from opsrunner.lab.engine_api.disks import discard_later, image_file
+from opsrunner.lab.engine_api.disks import create_image, discard_later, image_file
 from opsrunner.lab.engine_api.estate import locked_disks
 from opsrunner.lab.engine_api.faults import ApiFault, bad_request, conflict, incomplete
 from opsrunner.lab.engine_api.handlers import ApiContext, Handlers, Target
@@ -47,6 +49,7 @@ from opsrunner.lab.engine_api.xmlcodec import child_text
 
 DIRECTIONS = ("download", "upload")
 QCOW2_MAGIC = b"QFI\xfb"
+TIMEOUT_POLICIES = ("cancel", "legacy", "pause")
 OPEN_PHASES = ("initializing", "transferring", "resuming", "paused_system", "paused_user")
 
 
@@ -63,6 +66,12 @@ def add_transfer(ctx: ApiContext, collection: str, body: ET.Element,
             raise ApiFault(400, f"{direction} is not a member of ImageTransferDirection. "
                                 f"Possible values for ImageTransferDirection are: "
                                 f"{', '.join(DIRECTIONS)}", reason="Invalid value")
+        policy = child_text(body, "timeout_policy") or "legacy"
+        if policy not in TIMEOUT_POLICIES:
+            raise ApiFault(400, f"{policy} is not a member of ImageTransferTimeoutPolicy. "
+                                f"Possible values for ImageTransferTimeoutPolicy are: "
+                                f"{', '.join(TIMEOUT_POLICIES)}", reason="Invalid value")
+        inactivity = child_text(body, "inactivity_timeout") or str(INACTIVITY_TIMEOUT)
         disk = store.get("disks", str(found.get("id")))
         if disk is None:
             raise bad_request(f"Cannot {direction} Virtual Disk. Disk doesn't exist.")
@@ -77,8 +86,8 @@ def add_transfer(ctx: ApiContext, collection: str, body: ET.Element,
         created = store.put(collection, {
             "id": transfer_id, "active": "false", "direction": direction,
             "format": child_text(body, "format") or str(disk.get("format", "raw")),
-            "inactivity_timeout": str(INACTIVITY_TIMEOUT), "phase": "initializing",
-            "shallow": "false", "timeout_policy": "legacy", "transferred": "0",
+            "inactivity_timeout": inactivity, "phase": "initializing",
+            "shallow": "false", "timeout_policy": policy, "transferred": "0",
             "disk": ref("disks", disk_id), "host": ref("hosts", str(hosts[0]["id"])),
             "image": {"id": disk.get("image_id", disk_id)}, "_ticket": ticket_id})
         store.update("disks", disk_id, {"status": "locked"})
@@ -110,9 +119,7 @@ def _install_ticket(ctx: ApiContext, disk: Document, direction: str, ticket_id: 
         raise ImageioError("this engine has no ovirt-imageio")
     size = int(disk.get("provisioned_size", 0))
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("wb") as image:
-            image.truncate(size)
+        create_image(path, size)
     ops = ["write"] if direction == "upload" else ["read"]
     add_ticket(control, ticket(ticket_id, transfer_id, path, size, ops,
                                disk.get("sparse") == "true"))
