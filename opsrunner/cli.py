@@ -20,7 +20,7 @@ from opsrunner.cli_lab import lab
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_CODES = ("Exit codes: 0 all hosts ok, 1 usage or input error, 2 some host failed, "
-              "130 interrupted.")
+              "130 interrupted (Ctrl-C or SIGTERM; the always-steps ran).")
 INVENTORY_ENV = "OPSRUNNER_INVENTORY"
 
 
@@ -98,7 +98,20 @@ def run(workflow: str, inventory: str | None, limit: str | None, extra: tuple[st
                          junit=junit_file, confirmed=yes, accept_new=accept_new_host_keys,
                          journal_dir=Path(journal_dir), verify=not no_verify,
                          verbose=verbose)
+    _stop_like_ctrl_c()
     sys.exit(guard(lambda: run_workflow(request)))
+
+
+def _stop_like_ctrl_c() -> None:
+    """SIGTERM (``systemctl stop`` of a maintenance-window unit, ``kill``) acts as Ctrl-C:
+    running steps finish, the always-steps run (services started again), exit 130; a second
+    signal aborts at once."""
+    import signal
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 @main.command(epilog=EXIT_CODES)

@@ -7,8 +7,8 @@
   ``max_fail_percentage``, the remaining batches are not started (their hosts: skipped).
 * ``always`` steps run on every host that started (failed ones too) except unreachable
   hosts, whatever failed, and also after Ctrl-C.
-* Ctrl-C: no new step starts, running ones finish, always-steps run, the report says
-  interrupted (exit 130). A second Ctrl-C aborts at once.
+* Ctrl-C (and SIGTERM, which the CLI turns into one): no new step starts, running ones
+  finish, always-steps run, the report says interrupted (exit 130). A second one aborts at once.
 """
 
 from __future__ import annotations

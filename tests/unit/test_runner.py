@@ -262,7 +262,9 @@ def test_junit_output(local_inventory, write_workflow, cli, tmp_path):
     assert suite.get("tests") == "2" and suite.get("failures") == "1"
 
 
-def test_ctrl_c_runs_always_steps_and_exits_130(local_inventory, write_workflow, tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_runs_always_steps_and_exits_130(local_inventory, write_workflow,
+                                                           tmp_path, signum):
     inv = local_inventory(("h1",))
     started = tmp_path / "started"
     cleaned = tmp_path / "cleaned"
@@ -281,7 +283,7 @@ def test_ctrl_c_runs_always_steps_and_exits_130(local_inventory, write_workflow,
     while not started.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert started.exists()
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert cleaned.exists()
