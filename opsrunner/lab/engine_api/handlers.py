@@ -83,10 +83,11 @@ def default_handlers() -> Handlers:
     from opsrunner.lab.engine_api.templates import register as register_templates
     from opsrunner.lab.engine_api.transitions import register as register_transitions
     from opsrunner.lab.engine_api.vm_devices import register as register_devices
+    from opsrunner.lab.engine_api.vm_nics import register as register_nics
 
     handlers = Handlers()
     for register in (register_events, register_transitions, register_hosts, register_vms,
                      register_devices, register_templates, register_snapshots, register_disks,
-                     register_transfers, register_template_updates):
+                     register_transfers, register_template_updates, register_nics):
         register(handlers)
     return handlers

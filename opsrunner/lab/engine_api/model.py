@@ -75,6 +75,7 @@ KINDS: dict[str, Kind] = {
     "templates": Kind("template", "templates", ("export",), _words(
         "cdroms diskattachments watchdogs graphicsconsoles nics permissions tags")),
     "templates/diskattachments": Kind("disk_attachment", "disk_attachments"),
+    "templates/nics": Kind("nic", "nics"),
     "storagedomains": Kind("storage_domain", "storage_domains", _words(
         "isattached reduceluns updateovfstore refreshluns"), _words(
         "disks diskprofiles disksnapshots storageconnections permissions templates vms")),

@@ -3,8 +3,8 @@
 The template is ``locked`` until its disks are copied, then ``ok``; meanwhile the VM is
 ``image_locked`` and its disks ``locked`` (so it cannot start). Each VM disk gets a template
 disk; ``<vm><disk_attachments><disk_attachment><disk id=".."><alias>`` names it (else it keeps
-the VM disk's alias). The seal is kept in ``_sealed`` (the API has no field for it) and logged.
-Image files are not copied.
+the VM disk's alias). Each VM NIC gets a template NIC, without a MAC. The seal is kept in
+``_sealed`` (the API has no field for it) and logged. Image files are not copied.
 
 Events (AuditLogType codes): 48 USER_ADD_VM_TEMPLATE, 51 USER_ADD_VM_TEMPLATE_FINISHED_SUCCESS,
 and the simulator's own 252 "Template X was sealed." (the engine has no event for it; 252 is
@@ -29,6 +29,7 @@ from opsrunner.lab.engine_api.transitions import (
     start_job,
     user_name,
 )
+from opsrunner.lab.engine_api.vm_nics import copy_nics_to_template
 from opsrunner.lab.engine_api.xmlcodec import child_text
 
 SEALED_CODE = 252
@@ -107,6 +108,7 @@ def add_template(ctx: ApiContext, collection: str, body: ET.Element,
         aliases = _aliases(body)
         for disk in disks:
             _copy_disk(ctx, vm_id, disk, template_id, aliases.get(str(disk["id"])), delay)
+        copy_nics_to_template(store, vm_id, template_id)
         names = f"Template {template_name} from VM {vm['name']}"
         about = {"template": template_id, "vm": vm_id}
         event_now(ctx, 48, f"Creation of {names} was initiated by {user_name(ctx)}.",
