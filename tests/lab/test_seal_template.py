@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import ovirtsdk4 as sdk
+import ovirtsdk4.types as types
 import pytest
 import yaml
 from lab_up import running_lab
@@ -37,6 +38,7 @@ ALL_CHECKS = {
     "test_no_ifcfg_keeps_a_hwaddr_or_uuid_line": "passed",
     "test_the_hostname_is_reset_for_the_release": "passed",
     "test_the_template_is_ok_sealed_and_its_disk_named_after_it": "passed",
+    "test_the_template_has_the_vms_nics_without_macs": "passed",
     "test_the_source_vm_is_down": "passed",
     "test_the_template_has_the_cloud_init_settings": "skipped",
 }
@@ -206,9 +208,17 @@ def test_two_nics_lose_only_their_hwaddr_and_uuid_lines(lab: LabLayout, tmp_path
     wtmp.write_bytes(b"\x07" * 384)
     wtmp.chmod(0o664)
     before = {p.name: p.read_text() for p in scripts.glob("ifcfg-eth*")}
+    with engine(lab) as system:  # the VM's second vNIC, the guest's eth1
+        vm = named(system.vms_service(), "ol8-vm2")[0]
+        system.vms_service().vm_service(vm.id).nics_service().add(
+            types.Nic(name="nic2", mac=types.Mac(address="56:6f:00:00:00:02")))
     run = Run(lab, tmp_path, "ol8-vm2", "-e", "clear_logs=true", "-e", "snapshot_first=false")
     assert run.code == 0, run.host
     assert run.checks() == ALL_CHECKS
+    with engine(lab) as system:
+        template = named(system.templates_service(), "ol8-vm2-template")[0]
+        nics = system.templates_service().template_service(template.id).nics_service().list()
+        assert sorted(n.name for n in nics) == ["nic1", "nic2"]
     for name, text in before.items():
         kept = [line for line in text.splitlines(keepends=True)
                 if not line.lstrip().startswith(("HWADDR=", "UUID="))]

@@ -8,7 +8,8 @@ the lab that is the guest's sysroot on this machine; elsewhere they are skipped 
 re-read them in the guest before its poweroff).
 
 Through the engine API: the template exists, is ok, its boot disk is aliased like the
-template, the audit log records the seal, the VM is down; with ``cloud_init``, the template's
+template, it has the VM's NICs (by name, without MACs: VMs made from it get new ones), the
+audit log records the seal, the VM is down; with ``cloud_init``, the template's
 initial-run settings match (the root password aside: the engine never returns it).
 
 Variables: ``template`` (default ``<vm>-template``), ``cloud_init``.
@@ -97,6 +98,19 @@ def test_the_template_is_ok_sealed_and_its_disk_named_after_it(hostvars: dict[st
     records = [e.description for e in engine_api.events_service().list(max=500)]
     assert any(str(d).startswith(f"Template {name} was sealed") for d in records), \
         f"the audit log has no record that template {name} was sealed"
+
+
+def test_the_template_has_the_vms_nics_without_macs(hostvars: dict[str, Any],
+                                                     engine_api: Any) -> None:
+    vm = _named(engine_api.vms_service(), _vm(hostvars))
+    template = _named(engine_api.templates_service(), _template(hostvars))
+    vm_nics = engine_api.vms_service().vm_service(vm.id).nics_service().list()
+    nics = engine_api.templates_service().template_service(template.id).nics_service().list()
+    assert sorted(n.name for n in nics) == sorted(n.name for n in vm_nics), \
+        f"template {template.name} has NICs {sorted(n.name for n in nics)}, VM {vm.name} " \
+        f"{sorted(n.name for n in vm_nics)}"
+    with_mac = [n.name for n in nics if n.mac is not None and n.mac.address]
+    assert with_mac == [], f"template NICs with a MAC address: {with_mac}"
 
 
 def test_the_source_vm_is_down(hostvars: dict[str, Any], engine_api: Any) -> None:
