@@ -1,14 +1,20 @@
-"""A whole lab of a test module's own, on its own addresses, taken down and checked by pid."""
+"""A whole lab of a test module's own, on its own addresses, taken down and checked by pid;
+and what tests of such a lab share: its engine API through the real ovirtsdk4, waiting."""
 
 from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+import ovirtsdk4 as sdk
 
 from opsrunner.lab import manager
+from opsrunner.lab.engine_api.server import admin_password_file
 from opsrunner.lab.layout import LabLayout
 from opsrunner.lab.processes import pid_alive
 
@@ -34,3 +40,26 @@ def running_lab(address_prefix: str, kvm_hosts: int = 2, *,
         shutil.rmtree(root, ignore_errors=True)
         survivors = [pid for pid in pids if pid_alive(pid)]
         assert not survivors, f"lab processes survived lab down: {survivors}"
+
+
+@contextmanager
+def engine_system(layout: LabLayout) -> Iterator[Any]:
+    """The lab engine's system service (admin@internal, the lab CA), logged out afterwards."""
+    connection = sdk.Connection(url=f"https://{layout.engine_address}/ovirt-engine/api",
+                                username="admin@internal",
+                                password=admin_password_file(layout).read_text().strip(),
+                                ca_file=str(layout.root / "pki" / "ca.pem"))
+    try:
+        yield connection.system_service()
+    finally:
+        connection.close()
+
+
+def eventually(check: Callable[[], bool], seconds: float = 15.0) -> bool:
+    """Whether ``check`` becomes true within ``seconds`` (polled every 0.1 s)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.1)
+    return check()

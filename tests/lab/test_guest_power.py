@@ -12,17 +12,15 @@ import socket
 import ssl
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import ovirtsdk4 as sdk
 import pytest
 import yaml
-from lab_up import running_lab
+from lab_up import engine_system, eventually, running_lab
 
 from opsrunner.lab import manager
 from opsrunner.lab.engine_api.lab_internal import internal_token_file
-from opsrunner.lab.engine_api.server import admin_password_file
 from opsrunner.lab.engine_api.settings import write_timing
 from opsrunner.lab.layout import ENGINE_PORTS, LabLayout
 from opsrunner.lab.sshd import SshdHost
@@ -40,14 +38,8 @@ def lab() -> Iterator[LabLayout]:
 
 @pytest.fixture
 def vms(lab: LabLayout) -> Iterator[sdk.services.VmsService]:
-    connection = sdk.Connection(url=f"https://{lab.engine_address}/ovirt-engine/api",
-                                username="admin@internal",
-                                password=admin_password_file(lab).read_text().strip(),
-                                ca_file=str(lab.root / "pki" / "ca.pem"))
-    try:
-        yield connection.system_service().vms_service()
-    finally:
-        connection.close()
+    with engine_system(lab) as system:
+        yield system.vms_service()
 
 
 def ssh(lab: LabLayout, host: str, command: str) -> subprocess.CompletedProcess[str]:
@@ -64,13 +56,6 @@ def answers(lab: LabLayout, host: str) -> bool:
     return SshdHost(lab.host_dir(host), "sshd", guest.address, guest.port).answers()
 
 
-def eventually(check: Callable[[], bool], seconds: float = 15.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.1)
-    return check()
 
 
 def vm_status(vms: sdk.services.VmsService, name: str) -> str:

@@ -6,17 +6,16 @@ there keep their id and state. Own lab on 127.0.107.x (a lab the user runs is ne
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from typing import Any
 
 import ovirtsdk4 as sdk
 import pytest
-from lab_up import running_lab
+from lab_up import engine_system as system
+from lab_up import eventually, running_lab
 
 from opsrunner.lab import manager
-from opsrunner.lab.engine_api.server import admin_password_file, state_file
+from opsrunner.lab.engine_api.server import state_file
 from opsrunner.lab.engine_api.settings import write_timing
 from opsrunner.lab.engine_api.unit import NAME as ENGINE_UNIT
 from opsrunner.lab.guest_power import powered_off
@@ -31,27 +30,6 @@ def lab() -> Iterator[LabLayout]:
     with running_lab(PREFIX, kvm_hosts=1, guests=["ol8-vm1"],
                      before_up=lambda layout: write_timing(layout, 0.1)) as layout:
         yield layout
-
-
-@contextmanager
-def system(lab: LabLayout) -> Iterator[Any]:
-    connection = sdk.Connection(url=f"https://{lab.engine_address}/ovirt-engine/api",
-                                username="admin@internal",
-                                password=admin_password_file(lab).read_text().strip(),
-                                ca_file=str(lab.root / "pki" / "ca.pem"))
-    try:
-        yield connection.system_service()
-    finally:
-        connection.close()
-
-
-def eventually(check: Callable[[], bool], seconds: float = 15.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.1)
-    return check()
 
 
 def vm_of(vms: Any, name: str) -> Any:

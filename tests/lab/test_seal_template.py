@@ -12,18 +12,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import ovirtsdk4 as sdk
 import ovirtsdk4.types as types
 import pytest
 import yaml
+from lab_up import engine_system as engine
 from lab_up import running_lab
 from workflow_lab import WORKFLOWS
 
-from opsrunner.lab.engine_api.server import admin_password_file
 from opsrunner.lab.engine_api.settings import write_timing
 from opsrunner.lab.layout import LabLayout
 from opsrunner.lab.sshd import SshdHost
@@ -60,18 +58,6 @@ def lab() -> Iterator[LabLayout]:
     with running_lab("127.0.109.", kvm_hosts=1, guests=GUESTS,
                      before_up=lambda layout: write_timing(layout, 0.1)) as layout:
         yield layout
-
-
-@contextmanager
-def engine(lab: LabLayout) -> Iterator[Any]:
-    connection = sdk.Connection(url=f"https://{lab.engine_address}/ovirt-engine/api",
-                                username="admin@internal",
-                                password=admin_password_file(lab).read_text().strip(),
-                                ca_file=str(lab.root / "pki" / "ca.pem"))
-    try:
-        yield connection.system_service()
-    finally:
-        connection.close()
 
 
 def named(service: Any, name: str) -> list[Any]:
