@@ -12,6 +12,14 @@ from typing import Protocol, runtime_checkable
 
 from opsrunner.result import CommandResult
 
+FETCH_CHUNK = 1 << 20  # bytes a fetch moves at a time
+
+
+class ByteSink(Protocol):
+    """Where ``fetch`` writes: an open binary file, or anything with its ``write``."""
+
+    def write(self, data: bytes, /) -> int: ...
+
 
 @runtime_checkable
 class Connection(Protocol):
@@ -25,7 +33,8 @@ class Connection(Protocol):
       passes, the command is killed and the result has ``rc == -1`` and a ``stderr`` saying
       so. ``stdin`` bytes are fed to the command's standard input.
     * ``put`` writes bytes to a path atomically enough for config files (temp file + rename),
-      then applies ``mode`` when given; ``get`` reads a whole file.
+      then applies ``mode`` when given; ``get`` reads a whole file; ``fetch`` copies one into a
+      binary stream of the control node in chunks (for archives too large for memory).
       An existing file keeps its mode and owner unless ``mode`` is given; a new one gets 0644.
     * Every method raises :class:`opsrunner.errors.HostConnectionError` when the host cannot
       be reached, and never for a command's non-zero exit status. File errors on the host
@@ -38,5 +47,7 @@ class Connection(Protocol):
     def put(self, data: bytes, path: str, *, mode: int | None = None, sudo: bool = False) -> None: ...
 
     def get(self, path: str, *, sudo: bool = False) -> bytes: ...
+
+    def fetch(self, path: str, out: ByteSink, *, sudo: bool = False) -> None: ...
 
     def close(self) -> None: ...

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 from opsrunner import remote_shell
+from opsrunner.connection import FETCH_CHUNK, ByteSink
 from opsrunner.host import Host
 from opsrunner.result import CommandResult
 
@@ -69,6 +71,10 @@ class LocalConnection:
 
     def get(self, path: str, *, sudo: bool = False) -> bytes:
         return Path(path).read_bytes()
+
+    def fetch(self, path: str, out: ByteSink, *, sudo: bool = False) -> None:
+        with open(path, "rb") as source:
+            shutil.copyfileobj(source, out, FETCH_CHUNK)
 
     def close(self) -> None:
         return None

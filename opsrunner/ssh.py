@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 import paramiko
 
 from opsrunner import remote_shell
+from opsrunner.connection import FETCH_CHUNK, ByteSink
 from opsrunner.errors import HostConnectionError
 from opsrunner.host import Host
 from opsrunner.registry import ConnectOptions
@@ -76,6 +77,20 @@ class SSHConnection:
             with self._sftp_errors(), self._sftp().open(path, "rb") as fh:
                 fh.prefetch()
                 return fh.read()
+        except FileNotFoundError:
+            raise FileNotFoundError(errno.ENOENT, "no such file", path) from None
+
+    def fetch(self, path: str, out: ByteSink, *, sudo: bool = False) -> None:
+        """Streams over SFTP; through sudo (a user other than root) the file passes through
+        memory, as with :meth:`get`."""
+        if sudo and self.user != "root":
+            out.write(self.get(path, sudo=True))
+            return
+        try:
+            with self._sftp_errors(), self._sftp().open(path, "rb") as fh:
+                fh.prefetch()
+                while chunk := fh.read(FETCH_CHUNK):
+                    out.write(chunk)
         except FileNotFoundError:
             raise FileNotFoundError(errno.ENOENT, "no such file", path) from None
 

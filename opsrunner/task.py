@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
 import posixpath
+import tempfile
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from opsrunner.connection import Connection
+from opsrunner.connection import ByteSink, Connection
 from opsrunner.errors import StepTimeout, TaskFailed
 from opsrunner.host import Host
 from opsrunner.result import CommandResult
@@ -101,6 +106,27 @@ class Task:
         """Read the whole file at ``path`` on the host."""
         return self.connection.get(path, sudo=self.host.sudo)
 
+    def fetch(self, path: str, local: Path) -> tuple[int, str]:
+        """Copy ``path`` of the host to ``local`` on the control node, in chunks; returns its
+        size and sha256. ``local`` is written under a temporary name (mode 0600) and renamed
+        into place only when complete; a failed copy leaves nothing behind."""
+        local.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=local.parent, prefix=f".{local.name}.")
+        try:
+            with os.fdopen(fd, "wb") as raw:
+                hashed = _HashingWriter(raw)
+                fetch = getattr(self.connection, "fetch", None)  # connection plugins before fetch
+                if fetch is None:
+                    hashed.write(self.connection.get(path, sudo=self.host.sudo))
+                else:
+                    fetch(path, hashed, sudo=self.host.sudo)
+            os.replace(temporary, local)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
+            raise
+        return hashed.size, hashed.digest.hexdigest()
+
     def path(self, path: str) -> str:
         """Map an absolute path of the real system into the host's sysroot."""
         root = self.host.sysroot
@@ -116,3 +142,17 @@ class Task:
     def fail(self, message: str) -> NoReturn:
         """Fail this host's step with ``message``."""
         raise TaskFailed(message)
+
+
+class _HashingWriter:
+    """A binary stream that counts and hashes what it passes on."""
+
+    def __init__(self, out: ByteSink) -> None:
+        self._out = out
+        self.size = 0
+        self.digest = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        self.size += len(data)
+        return self._out.write(data)

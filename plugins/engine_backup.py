@@ -8,8 +8,6 @@ optional retention of the newest N default-named backups.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import posixpath
 import shlex
 from pathlib import Path
@@ -103,19 +101,18 @@ def _scopes(scopes: list[str] | str) -> list[str]:
 
 
 def _fetch(task: Task, host_file: str, fetch_dir: str, sha256: str) -> str:
-    """Copy the archive to the control node; its local path. TaskFailed on a mismatch."""
+    """Copy the archive to the control node (streamed, mode 0600); its local path.
+    TaskFailed on a mismatch (the copy is then removed)."""
     target = Path(fetch_dir) / task.host.name / posixpath.basename(host_file)
-    content = task.get(host_file)
-    if hashlib.sha256(content).hexdigest() != sha256:
+    try:
+        _size, copied = task.fetch(host_file, target)
+    except OSError as exc:
+        task.fail(f"cannot copy {host_file} to {target} on the control node: "
+                  f"{exc.strerror or exc}")
+    if copied != sha256:
+        target.unlink(missing_ok=True)
         task.fail(f"the copy of {host_file} fetched to the control node does not match its "
                   "sha256 (changed while copying?)")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(content)
-    except OSError as exc:
-        task.fail(f"cannot write {target} on the control node: {exc.strerror or exc}")
     return str(target)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sshd_lab import LabUser, SshdLab
 
-from opsrunner.connection import Connection
+from opsrunner.connection import FETCH_CHUNK, Connection
 from opsrunner.host import Host
 from opsrunner.registry import ConnectOptions
 from opsrunner.result import CommandResult
@@ -192,6 +192,31 @@ def test_put_creates_a_new_file_with_mode_0644(conn: SSHConnection, tmp_path: Pa
     assert target.read_bytes() == b"a\x00b\xff"
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
     assert conn.get(str(target)) == b"a\x00b\xff"
+
+
+def test_fetch_streams_a_file_larger_than_its_chunks_over_sftp(
+        conn: SSHConnection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = tmp_path / "archive.backup"
+    data = secrets.token_bytes(FETCH_CHUNK * 2 + 12345)
+    source.write_bytes(data)
+    monkeypatch.setattr(conn, "get", lambda *a, **k: pytest.fail("fetch read the whole file"))
+    writes: list[int] = []
+
+    class Sink:
+        def __init__(self) -> None:
+            self.data = bytearray()
+
+        def write(self, chunk: bytes) -> int:
+            writes.append(len(chunk))
+            self.data += chunk
+            return len(chunk)
+
+    sink = Sink()
+    conn.fetch(str(source), sink)
+    assert bytes(sink.data) == data
+    assert max(writes) <= FETCH_CHUNK and len(writes) >= 3
+    with pytest.raises(FileNotFoundError):
+        conn.fetch(str(tmp_path / "missing"), sink)
 
 
 def test_put_applies_a_given_mode(conn: SSHConnection, tmp_path: Path) -> None:
