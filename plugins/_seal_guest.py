@@ -251,7 +251,9 @@ def guest_macs(task: Task) -> set[str]:
 
 
 def power_off(task: Task) -> None:
-    """``history -c`` and ``poweroff``, as the seed's last steps, started in the background so
-    the command returns before the guest drops the SSH session."""
-    task.run("history -c 2>/dev/null; nohup sh -c 'sleep 1; poweroff' >/dev/null 2>&1 &",
+    """``history -c`` and ``poweroff``, as the seed's last steps. The poweroff runs a second
+    later in a session of its own, its standard streams away from the SSH channel, so the
+    command returns (and the channel closes) before the guest drops the connection."""
+    task.run("history -c 2>/dev/null; "
+             "setsid sh -c 'sleep 1; poweroff' </dev/null >/dev/null 2>&1 &",
              check_rc=True)
