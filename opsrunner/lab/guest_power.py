@@ -20,6 +20,17 @@ POWERED_OFF = "powered-off"
 _log = logging.getLogger(__name__)
 
 
+def lab_guest(layout: LabLayout, vm_name: str) -> LabHost | None:
+    """The guest named ``vm_name`` if ``lab up`` set up its sshd, else None (the VMs the lab
+    simulates without a guest host)."""
+    from opsrunner.lab.manager import sshd_of
+
+    guest = next((h for h in layout.hosts() if h.role == "guest" and h.name == vm_name), None)
+    if guest is None or not sshd_of(layout, guest).config_path.exists():
+        return None
+    return guest
+
+
 def powered_off(layout: LabLayout, guest: str) -> bool:
     """Whether ``guest``'s VM was powered off (by the engine or from within the guest)."""
     return (layout.run_dir(guest) / POWERED_OFF).exists()
@@ -35,14 +46,7 @@ class LabGuestPower:
         self._pending: dict[str, threading.Timer] = {}
 
     def _guest(self, vm_name: str) -> LabHost | None:
-        """The guest of ``vm_name`` if its sshd was set up (``lab up``), else None."""
-        from opsrunner.lab.manager import sshd_of
-
-        guest = next((h for h in self.layout.hosts()
-                      if h.role == "guest" and h.name == vm_name), None)
-        if guest is None or not sshd_of(self.layout, guest).config_path.exists():
-            return None
-        return guest
+        return lab_guest(self.layout, vm_name)
 
     def power_on(self, vm_name: str) -> None:
         """The VM started: its guest's sshd starts (a pending power-off is cancelled)."""

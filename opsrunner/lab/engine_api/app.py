@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from opsrunner.lab.engine_api.catalog import Catalog
 from opsrunner.lab.engine_api.events import record_event
 from opsrunner.lab.engine_api.faults import ApiFault
-from opsrunner.lab.engine_api.handlers import ApiContext, Handlers, default_handlers
+from opsrunner.lab.engine_api.handlers import ApiContext, GuestDisk, Handlers, default_handlers
 from opsrunner.lab.engine_api.lab_internal import PREFIX as LAB_PREFIX
 from opsrunner.lab.engine_api.lab_internal import LabInternal
 from opsrunner.lab.engine_api.model import Document
@@ -54,14 +54,16 @@ def _json(status: int, document: Mapping[str, str]) -> Response:
 
 class EngineApp:
     """Routes requests to SSO and the API of ``store`` (whose scheduled hooks it installs);
-    with ``internal_token``, ``/lab/`` requests to :class:`.lab_internal.LabInternal`."""
+    with ``internal_token``, ``/lab/`` requests to :class:`.lab_internal.LabInternal`;
+    ``guest_disk`` is handed to every handler (:class:`.handlers.ApiContext`)."""
 
     def __init__(self, store: Store, sso: Sso, handlers: Handlers | None = None,
                  settings: EngineSettings | None = None,
-                 internal_token: str | None = None) -> None:
+                 internal_token: str | None = None, guest_disk: GuestDisk | None = None) -> None:
         self.store = store
         self.sso = sso
         self.settings = settings or EngineSettings()
+        self.guest_disk = guest_disk
         self.internal = (LabInternal(store, internal_token, self.settings)
                          if internal_token else None)
         handlers = handlers or default_handlers()
@@ -94,7 +96,8 @@ class EngineApp:
         segments = [s for s in path[len(PREFIX) + len("/api"):].split("/") if s]
         if segments[:1] == ["v4"]:
             segments = segments[1:]
-        ctx = ApiContext(self.store, user, request.headers.get("correlation-id"), self.settings)
+        ctx = ApiContext(self.store, user, request.headers.get("correlation-id"), self.settings,
+                         self.guest_disk)
         try:
             reply = self.resources.handle(ctx, request.method, segments, query, request.body,
                                           request.headers.get("content-type"))

@@ -11,12 +11,30 @@ state transitions that follow (``ctx.store.schedule``, or a scheduled hook regis
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from opsrunner.lab.engine_api.model import Document
 from opsrunner.lab.engine_api.settings import EngineSettings
 from opsrunner.lab.engine_api.store import Hook, Store
+
+
+class GuestDisk(Protocol):
+    """What keeps a VM's disk content with its snapshots (the lab: the guest's sysroot).
+
+    Each method returns False when the VM has no such content, and raises an
+    :class:`~opsrunner.errors.OpsrunnerError` saying why when it fails.
+    """
+
+    def capture(self, vm_name: str, snapshot_id: str) -> bool:
+        """A snapshot of the VM is created: keep its disk content as of now."""
+
+    def restore(self, vm_name: str, snapshot_id: str) -> bool:
+        """The (down) VM is restored from a snapshot: its disk content becomes the kept one."""
+
+    def discard(self, snapshot_ids: Iterable[str]) -> None:
+        """These snapshots are gone: drop what was kept for them."""
 
 
 @dataclass
@@ -26,12 +44,14 @@ class ApiContext:
     :param user: the authenticated user's document (``users``), for events and ownership.
     :param correlation_id: the request's ``Correlation-Id`` header, echoed into its events.
     :param settings: timings, image storage and imageio of the simulated engine.
+    :param guest_disk: told about snapshots of VMs (None: snapshots keep the API state only).
     """
 
     store: Store
     user: Document
     correlation_id: str | None = None
     settings: EngineSettings = field(default_factory=EngineSettings)
+    guest_disk: GuestDisk | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +99,7 @@ def default_handlers() -> Handlers:
     from opsrunner.lab.engine_api.events import register as register_events
     from opsrunner.lab.engine_api.imagetransfers import register as register_transfers
     from opsrunner.lab.engine_api.snapshots import register as register_snapshots
+    from opsrunner.lab.engine_api.template_removal import register as register_template_removal
     from opsrunner.lab.engine_api.template_updates import register as register_template_updates
     from opsrunner.lab.engine_api.templates import register as register_templates
     from opsrunner.lab.engine_api.transitions import register as register_transitions
@@ -88,6 +109,7 @@ def default_handlers() -> Handlers:
     handlers = Handlers()
     for register in (register_events, register_transitions, register_hosts, register_vms,
                      register_devices, register_templates, register_snapshots, register_disks,
-                     register_transfers, register_template_updates, register_nics):
+                     register_transfers, register_template_updates, register_nics,
+                     register_template_removal):
         register(handlers)
     return handlers

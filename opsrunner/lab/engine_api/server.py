@@ -23,6 +23,7 @@ from opsrunner.lab.engine_api.settings import lab_settings
 from opsrunner.lab.engine_api.sso import DEFAULT_TOKEN_TTL, Sso, ensure_admin_password
 from opsrunner.lab.engine_api.store import Store
 from opsrunner.lab.engine_api.xmlcodec import XML_TYPE, to_xml
+from opsrunner.lab.guest_disk import LabGuestDisk
 from opsrunner.lab.layout import ENGINE_PORTS, LabLayout
 
 ADMIN_PASSWORD_FILE = "engine-admin-password"
@@ -42,14 +43,16 @@ def state_file(layout: LabLayout) -> Path:
 def engine_app(layout: LabLayout, token_ttl: float = DEFAULT_TOKEN_TTL) -> EngineApp:
     """The simulator of ``layout``'s lab: its state loaded (or seeded) with a VM for every guest
     (:func:`~opsrunner.lab.engine_api.seed.add_guest_vms`), its admin password, its settings
-    (:func:`~opsrunner.lab.engine_api.settings.lab_settings`) and its internal token (``/lab/``
-    paths)."""
+    (:func:`~opsrunner.lab.engine_api.settings.lab_settings`), its internal token (``/lab/``
+    paths) and its guests' disks kept with their VMs' snapshots
+    (:class:`~opsrunner.lab.guest_disk.LabGuestDisk`)."""
     layout.secrets.mkdir(mode=0o700, parents=True, exist_ok=True)
     password = ensure_admin_password(admin_password_file(layout))
     token = ensure_internal_token(internal_token_file(layout))
     store = Store(state_file(layout), seed_estate(layout))
     app = EngineApp(store, Sso({ADMIN_LOGIN: password}, token_ttl),
-                    settings=lab_settings(layout), internal_token=token)
+                    settings=lab_settings(layout), internal_token=token,
+                    guest_disk=LabGuestDisk(layout))
     add_guest_vms(store, lab_guest_vms(layout))  # after the app installed the store's hooks
     return app
 

@@ -6,6 +6,9 @@ configuration of that moment (``<vm>``, references by id only, as the engine wri
 memory only for a running VM. Restore needs the VM down: the VM is ``image_locked`` until it has
 the snapshot's configuration back, and the snapshots taken after it are gone. Removal locks the
 snapshot until it disappears. One snapshot operation at a time per VM; never the Active VM.
+The context's ``guest_disk`` (in the lab: the guest's sysroot) is captured when the snapshot is
+requested, put back when a restore is requested, and dropped with the snapshot (and with the
+later snapshots a restore drops); a failure of it is a 500 that changes nothing.
 
 Events (AuditLogType codes): 45/68 USER_CREATE_SNAPSHOT(_FINISHED_SUCCESS), 1190/100
 USER_RESTORE_FROM_SNAPSHOT_START/FINISH_SUCCESS, 342/356 USER_REMOVE_SNAPSHOT(_FINISHED_SUCCESS).
@@ -17,8 +20,9 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from typing import Any
 
+from opsrunner.errors import OpsrunnerError
 from opsrunner.lab.engine_api.estate import is_running, locked_disks, vm_disks
-from opsrunner.lab.engine_api.faults import conflict, incomplete
+from opsrunner.lab.engine_api.faults import ApiFault, conflict, incomplete
 from opsrunner.lab.engine_api.handlers import ApiContext, Handlers, Target
 from opsrunner.lab.engine_api.model import Document, flag, ref
 from opsrunner.lab.engine_api.templates import TEMPLATE_KEYS
@@ -62,6 +66,11 @@ def _check(ctx: ApiContext, vm: Document, action: str) -> None:
         raise fault
 
 
+def _disk_fault(action: str, error: OpsrunnerError) -> ApiFault:
+    """The guest disk could not follow the snapshot operation (the simulator's own failure)."""
+    return ApiFault(500, f"[Cannot {action} Snapshot. {error}]")
+
+
 def _lock_disks(ctx: ApiContext, vm_id: str, delay: float) -> None:
     for disk in vm_disks(ctx.store, vm_id):
         ctx.store.update("disks", str(disk["id"]), {"status": "locked"})
@@ -81,6 +90,11 @@ def add_snapshot(ctx: ApiContext, collection: str, body: ET.Element,
         _check(ctx, vm, "create")
         memory = child_text(body, "persist_memorystate") == "true" and is_running(vm)
         snapshot_id = new_id()
+        try:
+            if ctx.guest_disk is not None:
+                ctx.guest_disk.capture(str(vm["name"]), snapshot_id)
+        except OpsrunnerError as error:
+            raise _disk_fault("create", error) from None
         created = store.put(collection, {
             "id": snapshot_id, "description": description, "date": store.now_ms(),
             "persist_memorystate": flag(memory), "snapshot_status": "locked",
@@ -109,15 +123,23 @@ def restore(ctx: ApiContext, target: Target, body: ET.Element,
         if vm.get("status") not in ("down", "image_locked"):
             raise conflict("Cannot revert to Snapshot. At least one of the VMs is not down.")
         _check(ctx, vm, "revert to")
+        try:
+            if ctx.guest_disk is not None:
+                ctx.guest_disk.restore(str(vm["name"]), target.entity_id)
+        except OpsrunnerError as error:
+            raise _disk_fault("revert to", error) from None
         store.update(target.collection, target.entity_id, {"snapshot_status": "locked"})
         store.schedule(target.collection, target.entity_id, delay, {"snapshot_status": "ok"})
         store.update("vms", vm_id, {"status": "image_locked"})
         config = {k: snapshot["vm"][k] for k in RESTORED_KEYS if k in snapshot.get("vm", {})}
         store.schedule("vms", vm_id, delay, {**config, "status": "down"})
         _lock_disks(ctx, vm_id, delay)
-        for later in store.documents(target.collection):
-            if later.get("snapshot_type") == "regular" and later["date"] > snapshot["date"]:
-                remove_later(ctx, target.collection, str(later["id"]), delay)
+        later = [str(s["id"]) for s in store.documents(target.collection)
+                 if s.get("snapshot_type") == "regular" and s["date"] > snapshot["date"]]
+        for later_id in later:
+            remove_later(ctx, target.collection, later_id, delay)
+        if ctx.guest_disk is not None:
+            ctx.guest_disk.discard(later)
         event_now(ctx, 1190, f"Restoring VM {vm['name']} from snapshot started by user "
                              f"{user_name(ctx)}.", about={"vm": vm_id})
         event_later(ctx, delay, 100, f"VM {vm['name']} restoring from Snapshot has been "
@@ -140,6 +162,8 @@ def remove_snapshot(ctx: ApiContext, target: Target, query: Mapping[str, str]) -
         _check(ctx, vm, "remove")
         store.update(target.collection, target.entity_id, {"snapshot_status": "locked"})
         remove_later(ctx, target.collection, target.entity_id, delay)
+        if ctx.guest_disk is not None:
+            ctx.guest_disk.discard([target.entity_id])
         _lock_disks(ctx, vm_id, delay)
         names = f"Snapshot {snapshot.get('description')} deletion on VM {vm['name']}"
         event_now(ctx, 342, f"{names} was initiated by {user_name(ctx)}.", about={"vm": vm_id})
