@@ -1,6 +1,7 @@
 """The ``seal_template`` task: seal an Oracle Linux VM and make a template of it (RUNBOOKS.md
-section 4). It runs on the guest (SSH) and talks to the engine API (the guest's
-``engine_host`` or the inventory's one engine).
+section 4); and ``unseal_template`` (:mod:`._unseal`), which undoes a mistaken seal. Both
+run on the guest (SSH) and talk to the engine API (the guest's ``engine_host`` or the
+inventory's one engine).
 
 Order, each step only when needed: the template exists and is ok -> nothing in the guest, only
 its cloud-init settings are compared; else the VM must be up (to reach the guest) -> engine
@@ -39,15 +40,11 @@ from opsrunner_plugins._seal_guest import (
     power_off,
     survey,
 )
+from opsrunner_plugins._unseal import snapshot_description, unseal_template
 
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 _STARTING = frozenset({"powering_up", "wait_for_launch", "reboot_in_progress"})
 _SSH_WAIT = 120.0
-
-
-def snapshot_description(template: str) -> str:
-    """The description of the snapshot taken before sealing (how a rerun finds it)."""
-    return f"before seal for template {template}"
 
 
 def seal_template(task: Task, *, vm: str, template: str, snapshot_first: bool = True,
@@ -61,7 +58,7 @@ def seal_template(task: Task, *, vm: str, template: str, snapshot_first: bool = 
     :param vm: the guest's VM name in the engine.
     :param template: the template's name; its boot disk gets the same alias.
     :param snapshot_first: take an engine snapshot of the VM before changing the guest, so a
-        mistaken seal can be undone (engine.snapshot action=restore).
+        mistaken seal can be undone (unseal_template, workflows/unseal-template.yml).
     :param clear_logs: also remove the logs under /var/log (wtmp, btmp, lastlog are emptied)
         and the installer's logs in /root.
     :param install_cloud_init: before sealing, install (dnf/yum), enable and start cloud-init
@@ -329,3 +326,4 @@ def _log_seal_event(task: Task, session: EngineSession, vm: str, template: str,
 @hookimpl
 def opsrunner_register_tasks(registry: Registry) -> None:
     registry.add_task(seal_template, name="seal_template")
+    registry.add_task(unseal_template, name="unseal_template")

@@ -1,7 +1,8 @@
 """workflows/seal-template.yml on a lab of its own (127.0.109.x) with OL8, OL7 and OL6 guests:
 check mode lists the files and changes nothing; a seal with cloud-init then a second run that
 changes nothing; two NICs; a guest that is not Oracle Linux; a poweroff that hangs (fail, or
-finished through the engine); a VM that is down; OL7 and OL6 hostname steps."""
+finished through the engine); a VM that is down; OL7 and OL6 hostname steps; and
+workflows/unseal-template.yml undoing a seal from its snapshot."""
 
 from __future__ import annotations
 
@@ -88,12 +89,13 @@ def tree_digest(root: Path) -> str:
 
 
 class Run:
-    """One ``opsrunner run workflows/seal-template.yml --limit GUEST``."""
+    """One ``opsrunner run workflows/<workflow> --limit GUEST``."""
 
-    def __init__(self, lab: LabLayout, tmp_path: Path, guest: str, *args: str) -> None:
+    def __init__(self, lab: LabLayout, tmp_path: Path, guest: str, *args: str,
+                 workflow: str = "seal-template.yml") -> None:
         self.guest = guest
         proc = subprocess.run(
-            [sys.executable, "-m", "opsrunner.cli", "run", str(WORKFLOWS / "seal-template.yml"),
+            [sys.executable, "-m", "opsrunner.cli", "run", str(WORKFLOWS / workflow),
              "-i", str(lab.inventory), "--limit", guest, "--output", "json", "--journal-dir",
              str(tmp_path / "journal"), *args],
             capture_output=True, text=True, timeout=600, check=False)
@@ -308,3 +310,38 @@ def test_ol6_resets_the_hostname_in_sysconfig_network(lab: LabLayout, tmp_path: 
     network = sysroot(lab, "ol6-vm1", "/etc/sysconfig/network")
     assert network.read_text() == "NETWORKING=yes\nHOSTNAME=localhost.localdomain\n"
     assert os.stat(network).st_mode & 0o777 == 0o644
+
+
+def run_unseal(lab: LabLayout, tmp_path: Path, guest: str, *args: str) -> Run:
+    """``opsrunner run workflows/unseal-template.yml --limit GUEST``."""
+    return Run(lab, tmp_path, guest, *args, workflow="unseal-template.yml")
+
+
+def test_a_mistaken_seal_is_undone_from_the_snapshot(lab: LabLayout, tmp_path: Path) -> None:
+    """ol8-vm1 was sealed into ol8-template (with its snapshot) by an earlier test."""
+    args = ("-e", "template=ol8-template")
+    unconfirmed = run_unseal(lab, tmp_path, "ol8-vm1", *args)
+    assert unconfirmed.code == 2
+    assert unconfirmed.step["msg"].startswith("undoing the seal would remove template "
+                                              "ol8-template; restore VM ol8-vm1 from snapshot")
+    assert unconfirmed.step["msg"].endswith("confirm with --yes (nothing was changed)")
+    planned = run_unseal(lab, tmp_path, "ol8-vm1", *args, "--check")
+    assert planned.code == 0 and planned.step["msg"].startswith("would remove template")
+    assert vm_status(lab, "ol8-vm1") == "down"
+
+    run = run_unseal(lab, tmp_path, "ol8-vm1", *args, "--yes")
+    assert run.code == 0, run.host
+    assert run.step["msg"] == (
+        "removed template ol8-template; restored VM ol8-vm1 from snapshot 'before seal for "
+        "template ol8-template' and removed the snapshot; started VM ol8-vm1")
+    assert run.checks() == {"test_the_vm_is_back_without_the_template_or_the_snapshot":
+                            "passed", "test_the_guest_is_unsealed": "passed"}
+    root = sysroot(lab, "ol8-vm1")
+    assert not (root / ".unconfigured").exists() and (root / "etc/hostname").exists()
+    assert "HWADDR=" in (root / "etc/sysconfig/network-scripts/ifcfg-eth0").read_text()
+    assert answers(lab, "ol8-vm1") and snapshots(lab, "ol8-vm1") == []
+
+    again = run_unseal(lab, tmp_path, "ol8-vm1", *args, "--yes")
+    assert again.code == 0 and again.step["status"] == "ok"
+    assert again.step["msg"] == ("nothing to undo: VM ol8-vm1 has no snapshot 'before seal "
+                                 "for template ol8-template'")
