@@ -13,29 +13,28 @@ disk aliased like the template, ok -> cloud-init initial-run settings -> an audi
 
 from __future__ import annotations
 
-import time
-import zlib
 from pathlib import Path
 from typing import Any, Literal
 
-from opsrunner import HostConnectionError, Result, Task, hookimpl
-from opsrunner.engine import EngineError, EngineSession
-from opsrunner.engine_wait import status_value
+from opsrunner import Result, Task, hookimpl
+from opsrunner.engine import EngineSession
 from opsrunner.registry import Registry
 from opsrunner_plugins._cloud_init import (
     CloudInitSettings,
-    differences,
     parse_settings,
-    to_initialization,
 )
-from opsrunner_plugins._engine import deadline, progress, would
 from opsrunner_plugins._engine_images import snapshot, template_from_vm
-from opsrunner_plugins._engine_vms import vm_power
+from opsrunner_plugins._seal_engine import (
+    apply_cloud_init,
+    log_seal_event,
+    same_machine,
+    vm_to_seal,
+    wait_down,
+)
 from opsrunner_plugins._seal_guest import (
     GuestRelease,
     SealPlan,
     apply,
-    guest_macs,
     guest_release,
     power_off,
     survey,
@@ -43,8 +42,6 @@ from opsrunner_plugins._seal_guest import (
 from opsrunner_plugins._unseal import snapshot_description, unseal_template
 
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
-_STARTING = frozenset({"powering_up", "wait_for_launch", "reboot_in_progress"})
-_SSH_WAIT = 120.0
 
 
 def seal_template(task: Task, *, vm: str, template: str, snapshot_first: bool = True,
@@ -94,8 +91,8 @@ def seal_template(task: Task, *, vm: str, template: str, snapshot_first: bool = 
         made = template_from_vm(task, vm=vm, name=template, timeout=timeout)  # waits if locked
         data["template_id"] = made.data["template_id"]
     if settings is not None:
-        _cloud_init_settings(task, session, template, str(data["template_id"]), settings, data,
-                             changes)
+        apply_cloud_init(task, session, template, str(data["template_id"]), settings, data,
+                         changes)
     if not changes:
         return Result(msg=f"template {template} exists (sealed from VM {vm})"
                       + ("; its cloud-init settings are as wanted" if settings else ""),
@@ -122,14 +119,14 @@ def _seal_and_make(task: Task, session: EngineSession, vm: str, template: str,
                    install_cloud_init: bool, if_down: str, if_still_up: str,
                    shutdown_timeout: float, timeout: float) -> None:
     """No template yet: seal the guest (unless it was) and make the template."""
-    status = _vm_status(task, session, vm, if_down)
+    status = vm_to_seal(task, session, vm, if_down)
     if status == "up":
         release = guest_release(task)
         data["release"] = release.name
         if install_cloud_init and release.major < 7:
             task.fail(f"install_cloud_init: {release.name} is older than Oracle Linux 7; the "
                       "seed's cloud-init templates need 7 or later; nothing was changed")
-        _same_machine(task, session, vm)
+        same_machine(task, session, vm)
         plan = survey(task, release, clear_logs)
         data["files"] = plan.files()
         if task.check:
@@ -147,7 +144,7 @@ def _seal_and_make(task: Task, session: EngineSession, vm: str, template: str,
         _seal(task, plan, changes)
         power_off(task)
         changes.append(f"powered {vm} off from the guest")
-        _wait_down(task, session, vm, if_still_up, shutdown_timeout, changes)
+        wait_down(task, session, vm, if_still_up, shutdown_timeout, changes)
     elif status == "start":  # check mode
         changes.append(f"would start VM {vm} (down), seal its guest (the files are listed once "
                        f"it runs), power it off and make the sealed template {template}")
@@ -159,65 +156,8 @@ def _seal_and_make(task: Task, session: EngineSession, vm: str, template: str,
     made = template_from_vm(task, vm=vm, name=template, seal=True, timeout=timeout)
     data["template_id"] = made.data["template_id"]
     changes.append(made.msg)
-    _log_seal_event(task, session, vm, template, str(made.data["template_id"]),
-                    data["release"] or "sealed earlier")
-
-
-def _vm_status(task: Task, session: EngineSession, vm: str, if_down: str) -> str:
-    """``up`` (the guest answers), ``down`` with ``if_down=sealed``, ``start`` in check mode
-    with ``if_down=start``; fails otherwise."""
-    status = status_value(session.find("vms", vm))
-    if status in _STARTING or status == "powering_down":
-        session.wait_for_status(session.service("vms", session.find("vms", vm).id),
-                                ("up", "down"), deadline=deadline(task, _SSH_WAIT),
-                                describe=f"VM {vm}", on_status=progress(task, f"VM {vm}"))
-        status = status_value(session.find("vms", vm))
-    if status == "up":
-        return status
-    if status != "down":
-        task.fail(f"VM {vm} is {status}; sealing needs it up (to reach the guest over SSH) or "
-                  "down after an earlier seal")
-    if if_down == "sealed":
-        return status
-    if if_down == "fail":
-        task.fail(f"VM {vm} is down and template does not exist yet: the guest cannot be "
-                  "sealed over SSH. Start it to seal it (if_down=start), or, if an earlier "
-                  "run sealed it and only the template step failed, use if_down=sealed")
-    if task.check:
-        return "start"
-    vm_power(task, vm=vm, state="up")
-    _wait_ssh(task, vm)
-    return "up"
-
-
-def _wait_ssh(task: Task, vm: str) -> None:
-    """Wait until the started guest answers over SSH."""
-    until = time.monotonic() + (task.remaining(_SSH_WAIT) or _SSH_WAIT)
-    while True:
-        try:
-            task.run("true", check_rc=True)
-            return
-        except HostConnectionError as exc:
-            if time.monotonic() >= until:
-                task.fail(f"VM {vm} is up but its guest does not answer over SSH: {exc}")
-            time.sleep(1.0)
-
-
-def _same_machine(task: Task, session: EngineSession, vm: str) -> None:
-    """Refuse when the guest's MAC addresses show it is not VM ``vm`` (a wrong ``vm`` or
-    inventory entry would seal another machine); a guest showing no MAC is not compared."""
-    in_guest = guest_macs(task)
-    if not in_guest:
-        task.log("the guest shows no MAC address: not compared with the VM's NICs")
-        return
-    entity = session.find("vms", vm)
-    with session.errors(f"list the NICs of VM {vm}"):
-        nics = list(session.service("vms", entity.id).nics_service().list())
-    in_engine = {str(n.mac.address).lower() for n in nics if n.mac is not None and n.mac.address}
-    if in_engine and not in_guest & in_engine:
-        task.fail(f"refusing to seal: this guest's MAC addresses ({', '.join(sorted(in_guest))}) "
-                  f"are not VM {vm}'s ({', '.join(sorted(in_engine))}); check the vm parameter "
-                  "and the inventory (vm_name); nothing was changed")
+    log_seal_event(task, session, vm, template, str(made.data["template_id"]),
+                   data["release"] or "sealed earlier")
 
 
 def _check_plan(task: Task, vm: str, template: str, plan: SealPlan, snapshot_first: bool,
@@ -263,64 +203,6 @@ def _seal(task: Task, plan: SealPlan, changes: list[str]) -> None:
     files = plan.files()
     changes.append(f"sealed {plan.release.name} ({len(files)} files: "
                    f"{', '.join(files[:4])}{', ...' if len(files) > 4 else ''})")
-
-
-def _wait_down(task: Task, session: EngineSession, vm: str, if_still_up: str,
-               shutdown_timeout: float, changes: list[str]) -> None:
-    """Wait for the engine to see the VM down after the guest's poweroff."""
-    entity = session.find("vms", vm)
-    try:
-        session.wait_for_status(session.service("vms", entity.id), "down",
-                                deadline=deadline(task, shutdown_timeout), describe=f"VM {vm}",
-                                on_status=progress(task, f"VM {vm}"))
-        return
-    except EngineError as exc:
-        still = str(exc)
-    if if_still_up == "fail":
-        task.fail(f"VM {vm} did not go down after poweroff in the guest ({still}); the engine "
-                  "makes templates only of VMs that are down. The guest is sealed: power it "
-                  "off in the engine, then run again with if_down=sealed (or use "
-                  "if_still_up=shutdown|stop)")
-    how: Literal["shutdown", "stop"] = "stop" if if_still_up == "stop" else "shutdown"
-    task.log(f"VM {vm} is still up after the guest's poweroff: {how} through the engine")
-    vm_power(task, vm=vm, state="down", how=how, timeout=shutdown_timeout)
-    changes.append(f"VM {vm} did not go down by itself: {how} through the engine")
-
-
-def _cloud_init_settings(task: Task, session: EngineSession, template: str, template_id: str,
-                         settings: CloudInitSettings, data: dict[str, Any],
-                         changes: list[str]) -> None:
-    """Give the template the cloud-init settings when they differ."""
-    if not template_id:  # check mode: the template does not exist yet
-        changes.append(f"would enable cloud-init on template {template}")
-        return
-    service = session.service("templates", template_id)
-    with session.errors(f"read template {template}"):
-        current = service.get().initialization
-    differ = differences(settings, current)
-    data["cloud_init"] = differ
-    if not differ:
-        return
-    changes.append(f"{would(task)}set cloud-init on template {template}: {', '.join(differ)}")
-    if task.check:
-        return
-    import ovirtsdk4.types as types
-
-    session.act(service, "update", f"set the cloud-init settings of template {template}",
-                template=types.Template(initialization=to_initialization(settings)))
-
-
-def _log_seal_event(task: Task, session: EngineSession, vm: str, template: str,
-                    template_id: str, release: str) -> None:
-    """The audit log's record that this template was sealed (the engine logs none)."""
-    import ovirtsdk4.types as types
-
-    custom_id = zlib.crc32(f"sealed\0{template_id}".encode()) & 0x7FFFFFFF
-    with session.change("log the seal event"):
-        session.system.events_service().add(types.Event(
-            description=f"Template {template} was sealed from VM {vm} ({release}) by "
-                        f"opsrunner run {task.run_id}.", severity=types.LogSeverity.NORMAL,
-            origin="opsrunner", custom_id=custom_id))
 
 
 @hookimpl
