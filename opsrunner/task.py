@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import os
 import posixpath
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -110,6 +106,10 @@ class Task:
         """Copy ``path`` of the host to ``local`` on the control node, in chunks; returns its
         size and sha256. ``local`` is written under a temporary name (mode 0600) and renamed
         into place only when complete; a failed copy leaves nothing behind."""
+        import contextlib
+        import os
+        import tempfile
+
         local.parent.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(dir=local.parent, prefix=f".{local.name}.")
         try:
@@ -148,6 +148,8 @@ class _HashingWriter:
     """A binary stream that counts and hashes what it passes on."""
 
     def __init__(self, out: ByteSink) -> None:
+        import hashlib
+
         self._out = out
         self.size = 0
         self.digest = hashlib.sha256()

@@ -1,10 +1,11 @@
 """A lab guest's power state is its engine VM's: powered off, its sshd is down.
 
-The engine simulator calls :class:`LabGuestPower` when a VM starts (the guest's sshd starts)
-and when it goes down (sshd and its open sessions stop, after the transition's delay, as a
-real power-off drops every connection). A powered-off guest is marked by the file
-``run/powered-off`` in its host folder: ``lab status`` reports it as "VM down" (not an error)
-and ``lab up`` leaves its sshd stopped, so the lab keeps agreeing with the engine.
+The engine simulator calls :class:`LabGuestPower` when a VM starts (the guest's sshd and its
+enabled services start, as at boot) and when it goes down (sshd, its open sessions and the
+guest's services stop, after the transition's delay, as a real power-off ends everything).
+A powered-off guest is marked by the file ``run/powered-off`` in its host folder: ``lab
+status`` reports it as "VM down" (not an error) and ``lab up`` leaves its sshd stopped, so the
+lab keeps agreeing with the engine.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import threading
 from opsrunner.lab.daemon import LabServerError
 from opsrunner.lab.layout import LabHost, LabLayout
 from opsrunner.lab.processes import child_pids, terminate_all
+from opsrunner.lab.units import host_units
 
 POWERED_OFF = "powered-off"
 _log = logging.getLogger(__name__)
@@ -62,6 +64,7 @@ class LabGuestPower:
             (self.layout.run_dir(guest.name) / POWERED_OFF).unlink(missing_ok=True)
             try:
                 sshd_daemon(self.layout, guest).start()
+                self._boot_services(guest)
             except LabServerError as error:  # the VM is up in the engine all the same
                 _log.error("guest %s: sshd did not start: %s", guest.name, error)
 
@@ -93,4 +96,15 @@ class LabGuestPower:
             pid = daemon.pid()
             sessions = child_pids(pid) if pid is not None else []
             daemon.stop()
+            for unit in host_units(self.layout, guest.name).values():  # every service dies
+                unit.stop()
         terminate_all(sessions)
+
+    def _boot_services(self, guest: LabHost) -> None:
+        """The guest's enabled services start with it, as at boot."""
+        from opsrunner.lab.systemctl import Systemctl
+
+        systemctl = Systemctl(self.layout, guest.name)
+        for name, enabled in systemctl.enabled().items():
+            if enabled:
+                systemctl.units[name].start()

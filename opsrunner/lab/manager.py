@@ -25,8 +25,8 @@ from opsrunner.lab.units import host_units
 
 @dataclass(frozen=True)
 class ServiceState:
-    """One row of ``opsrunner lab status``; ``vm_down``: a guest's sshd, down because its VM is
-    powered off in the engine (expected, not a fault)."""
+    """One row of ``opsrunner lab status``; ``vm_down``: a guest's sshd or service, down because
+    its VM is powered off in the engine (expected, not a fault)."""
 
     host: str
     service: str
@@ -108,7 +108,9 @@ def up(root: Path, kvm_hosts: int | None = None, address_prefix: str | None = No
         known.append(server.known_hosts_line())
     layout.known_hosts.write_text("".join(known))
     layout.known_hosts.chmod(0o600)
-    for host in layout.hosts():  # like a boot: the enabled units start
+    for host in layout.hosts():  # like a boot: the enabled units start (not in a VM that is off)
+        if host.role == "guest" and powered_off(layout, host.name):
+            continue
         ctl = Systemctl(layout, host.name)
         enabled = ctl.enabled()
         for name, unit in ctl.units.items():
@@ -142,10 +144,11 @@ def status(root: Path) -> list[ServiceState]:
         vm_down = pid is None and host.role == "guest" and powered_off(layout, host.name)
         rows.append(ServiceState(host.name, "sshd", host.address, {"ssh": host.port},
                                  pid is not None, pid, vm_down))
+        off = host.role == "guest" and powered_off(layout, host.name)
         for unit in host_units(layout, host.name).values():
             pid = unit.daemon.pid()
             rows.append(ServiceState(host.name, unit.name, layout.host(host.name).address,
-                                     unit.ports, pid is not None, pid))
+                                     unit.ports, pid is not None, pid, off and pid is None))
     return rows
 
 

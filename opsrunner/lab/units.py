@@ -59,7 +59,10 @@ def host_units(layout: LabLayout, host: str) -> dict[str, Unit]:
     elif role == "guest":
         from opsrunner.lab.tools.rpmdb import is_installed
 
-        if is_installed(layout.sysroot(host), "cloud-init"):
+        # also while its process runs after the package went (a restored snapshot): lab down
+        # and a power-off must still stop it
+        if is_installed(layout.sysroot(host), "cloud-init") or \
+                (layout.run_dir(host) / "cloud-init.pid").exists():
             units["cloud-init"] = idle_unit(layout, host, "cloud-init",
                                             "Initial cloud-init job (metadata service crawler)")
     return units

@@ -20,7 +20,7 @@ import ovirtsdk4.types as types
 import pytest
 import yaml
 from lab_up import engine_system as engine
-from lab_up import running_lab
+from lab_up import eventually, running_lab
 from workflow_lab import WORKFLOWS
 
 from opsrunner.lab.engine_api.settings import write_timing
@@ -29,6 +29,7 @@ from opsrunner.lab.sshd import SshdHost
 from opsrunner.lab.sysroot_guest import guest_mac
 from opsrunner.lab.tools.faults import fault_path
 from opsrunner.lab.tools.rpmdb import is_installed
+from opsrunner.lab.units import host_units
 
 GUESTS = ["ol8-vm1", "ol8-vm2", "ol8-vm3", "ol8-vm4", "ol7-vm1", "ol6-vm1"]
 PASSWORD = "Tmpl-r00t-Secret"
@@ -163,6 +164,8 @@ def test_a_seal_with_cloud_init_then_a_second_run_changes_nothing(
                  "set cloud-init on template ol8-template"):
         assert part in run.step["msg"], run.step["msg"]
     assert is_installed(sysroot(lab, "ol8-vm1"), "cloud-init")  # enabled by its preset
+    cloud_init = host_units(lab, "ol8-vm1")["cloud-init"]
+    assert eventually(lambda: cloud_init.daemon.pid() is None)  # the power-off ended it too
     assert vm_status(lab, "ol8-vm1") == "down" and not answers(lab, "ol8-vm1")
     assert snapshots(lab, "ol8-vm1") == ["before seal for template ol8-template"]
     with engine(lab) as system:
@@ -340,6 +343,8 @@ def test_a_mistaken_seal_is_undone_from_the_snapshot(lab: LabLayout, tmp_path: P
     assert not (root / ".unconfigured").exists() and (root / "etc/hostname").exists()
     assert "HWADDR=" in (root / "etc/sysconfig/network-scripts/ifcfg-eth0").read_text()
     assert answers(lab, "ol8-vm1") and snapshots(lab, "ol8-vm1") == []
+    assert not is_installed(root, "cloud-init")  # installed after the snapshot: gone again
+    assert "cloud-init" not in host_units(lab, "ol8-vm1")
 
     again = run_unseal(lab, tmp_path, "ol8-vm1", *args, "--yes")
     assert again.code == 0 and again.step["status"] == "ok"
