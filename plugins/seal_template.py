@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from opsrunner import Result, Task, hookimpl
 from opsrunner.engine import EngineSession
+from opsrunner.engine_wait import status_value
 from opsrunner.registry import Registry
 from opsrunner_plugins._cloud_init import (
     CloudInitSettings,
@@ -69,7 +70,8 @@ def seal_template(task: Task, *, vm: str, template: str, snapshot_first: bool = 
     :param shutdown_timeout: seconds the VM may take to go down after poweroff.
     :param timeout: seconds for each engine step (snapshot, template).
 
-    Check mode lists every file the seal would touch. data: release, files (touched),
+    A real seal needs the run's confirmation (``--yes``). Check mode lists every file the seal
+    would touch. data: release, files (touched),
     snapshot_id, template_id, cloud_init (changed setting names).
     """
     settings = _validate(task, template, cloud_init)
@@ -119,6 +121,7 @@ def _seal_and_make(task: Task, session: EngineSession, vm: str, template: str,
                    install_cloud_init: bool, if_down: str, if_still_up: str,
                    shutdown_timeout: float, timeout: float) -> None:
     """No template yet: seal the guest (unless it was) and make the template."""
+    _require_confirmation(task, session, vm, if_down)
     status = vm_to_seal(task, session, vm, if_down)
     if status == "up":
         release = guest_release(task)
@@ -158,6 +161,18 @@ def _seal_and_make(task: Task, session: EngineSession, vm: str, template: str,
     changes.append(made.msg)
     log_seal_event(task, session, vm, template, str(made.data["template_id"]),
                    data["release"] or "sealed earlier")
+
+
+def _require_confirmation(task: Task, session: EngineSession, vm: str, if_down: str) -> None:
+    """A real seal changes the guest for good: it needs the run's ``--yes`` (a template made
+    from a VM an earlier run sealed, ``if_down=sealed``, does not)."""
+    if task.check or task.confirmed:
+        return
+    if if_down == "sealed" and status_value(session.find("vms", vm)) == "down":
+        return
+    task.fail(f"sealing VM {vm} removes its SSH host keys, hostname and NIC identities and "
+              "powers it off (undo: workflows/unseal-template.yml, from the snapshot taken "
+              "first); confirm with --yes (nothing was changed)")
 
 
 def _check_plan(task: Task, vm: str, template: str, plan: SealPlan, snapshot_first: bool,

@@ -120,7 +120,7 @@ def answers(lab: LabLayout, guest: str) -> bool:
 
 def test_a_guest_that_is_not_the_vm_is_refused_untouched(lab: LabLayout, tmp_path: Path) -> None:
     before = tree_digest(sysroot(lab, "ol8-vm1"))
-    run = Run(lab, tmp_path, "ol8-vm1", "-e", "vm=ol7-vm1")
+    run = Run(lab, tmp_path, "ol8-vm1", "--yes", "-e", "vm=ol7-vm1")
     assert run.code == 2
     assert run.step["msg"] == (
         f"refusing to seal: this guest's MAC addresses ({guest_mac('ol8-vm1')}) are not VM "
@@ -145,6 +145,14 @@ def test_check_mode_lists_every_file_and_changes_nothing(lab: LabLayout, tmp_pat
         assert path in msg, msg
     assert tree_digest(sysroot(lab, "ol8-vm1")) == before
     assert vm_status(lab, "ol8-vm1") == "up" and snapshots(lab, "ol8-vm1") == []
+    unconfirmed = Run(lab, tmp_path, "ol8-vm1")
+    assert unconfirmed.code == 2
+    assert unconfirmed.step["msg"] == (
+        "sealing VM ol8-vm1 removes its SSH host keys, hostname and NIC identities and powers "
+        "it off (undo: workflows/unseal-template.yml, from the snapshot taken first); confirm "
+        "with --yes (nothing was changed)")
+    assert tree_digest(sysroot(lab, "ol8-vm1")) == before
+    assert vm_status(lab, "ol8-vm1") == "up" and snapshots(lab, "ol8-vm1") == []
 
 
 def test_a_seal_with_cloud_init_then_a_second_run_changes_nothing(
@@ -153,7 +161,7 @@ def test_a_seal_with_cloud_init_then_a_second_run_changes_nothing(
     extra = tmp_path / "cloud-init.yml"
     extra.write_text(yaml.safe_dump({"cloud_init": CLOUD_INIT}))
     args = ("-e", f"@{extra}", "-e", "install_cloud_init=true", "-e", "template=ol8-template")
-    run = Run(lab, tmp_path, "ol8-vm1", *args)
+    run = Run(lab, tmp_path, "ol8-vm1", "--yes", *args)
     assert run.code == 0, run.host
     assert run.checks() == {**ALL_CHECKS, "test_the_template_has_the_cloud_init_settings":
                             "passed"}
@@ -180,7 +188,7 @@ def test_a_seal_with_cloud_init_then_a_second_run_changes_nothing(
     for text in (run.stdout, run.stderr, journal):
         assert PASSWORD not in text
 
-    again = Run(lab, tmp_path, "ol8-vm1", *args)
+    again = Run(lab, tmp_path, "ol8-vm1", *args)  # no --yes: nothing to seal
     assert again.code == 0, again.host
     assert again.step["status"] == "ok", again.step
     assert again.step["msg"] == ("template ol8-template exists (sealed from VM ol8-vm1); its "
@@ -203,7 +211,7 @@ def test_two_nics_lose_only_their_hwaddr_and_uuid_lines(lab: LabLayout, tmp_path
         vm = named(system.vms_service(), "ol8-vm2")[0]
         system.vms_service().vm_service(vm.id).nics_service().add(
             types.Nic(name="nic2", mac=types.Mac(address="56:6f:00:00:00:02")))
-    run = Run(lab, tmp_path, "ol8-vm2", "-e", "clear_logs=true", "-e", "snapshot_first=false")
+    run = Run(lab, tmp_path, "ol8-vm2", "--yes", "-e", "clear_logs=true", "-e", "snapshot_first=false")
     assert run.code == 0, run.host
     assert run.checks() == ALL_CHECKS
     with engine(lab) as system:
@@ -231,7 +239,7 @@ def test_a_guest_that_is_not_oracle_linux_is_refused_untouched(lab: LabLayout,
                           'PRETTY_NAME="Ubuntu 22.04.4 LTS"\n')
     try:
         before = tree_digest(sysroot(lab, "ol8-vm3"))
-        run = Run(lab, tmp_path, "ol8-vm3")
+        run = Run(lab, tmp_path, "ol8-vm3", "--yes")
         assert run.code == 2
         assert run.step["msg"] == ("refusing to seal: the guest runs Ubuntu 22.04.4 LTS "
                                    "(ID=ubuntu); only Oracle Linux or a RHEL-like system can be "
@@ -247,7 +255,7 @@ def test_a_hung_poweroff_fails_clearly_then_the_engine_shuts_the_vm_down(
     fault = fault_path(lab, "guest-poweroff")
     fault.parent.mkdir(parents=True, exist_ok=True)
     fault.write_text("times=1\n")
-    failed = Run(lab, tmp_path, "ol8-vm3", "-e", "if_still_up=fail", "-e", "shutdown_timeout=2")
+    failed = Run(lab, tmp_path, "ol8-vm3", "--yes", "-e", "if_still_up=fail", "-e", "shutdown_timeout=2")
     assert failed.code == 2
     assert failed.step["msg"].startswith("VM ol8-vm3 did not go down after poweroff in the "
                                          "guest (timed out after"), failed.step
@@ -259,7 +267,7 @@ def test_a_hung_poweroff_fails_clearly_then_the_engine_shuts_the_vm_down(
         assert named(system.templates_service(), "ol8-vm3-template") == []
 
     fault.write_text("times=1\n")
-    run = Run(lab, tmp_path, "ol8-vm3", "-e", "shutdown_timeout=2")
+    run = Run(lab, tmp_path, "ol8-vm3", "--yes", "-e", "shutdown_timeout=2")
     assert run.code == 0, run.host
     assert "VM ol8-vm3 did not go down by itself: shutdown through the engine" in \
         run.step["msg"]
@@ -270,7 +278,7 @@ def test_a_hung_poweroff_with_if_still_up_stop_pulls_the_plug(lab: LabLayout,
                                                               tmp_path: Path) -> None:
     fault = fault_path(lab, "guest-poweroff")
     fault.write_text("times=1\n")
-    run = Run(lab, tmp_path, "ol8-vm4", "-e", "if_still_up=stop", "-e", "shutdown_timeout=2")
+    run = Run(lab, tmp_path, "ol8-vm4", "--yes", "-e", "if_still_up=stop", "-e", "shutdown_timeout=2")
     assert run.code == 0, run.host
     assert "VM ol8-vm4 did not go down by itself: stop through the engine" in run.step["msg"]
     assert run.checks() == ALL_CHECKS
@@ -286,11 +294,11 @@ def test_ol7_a_vm_that_is_down_is_refused_then_started_and_sealed(lab: LabLayout
     while vm_status(lab, "ol7-vm1") != "down" and time.monotonic() < deadline:
         time.sleep(0.2)
     assert vm_status(lab, "ol7-vm1") == "down"
-    refused = Run(lab, tmp_path, "ol7-vm1")
+    refused = Run(lab, tmp_path, "ol7-vm1", "--yes")
     assert refused.code == 2
     assert refused.step["msg"].startswith("VM ol7-vm1 is down and template does not exist yet: "
                                           "the guest cannot be sealed over SSH."), refused.step
-    run = Run(lab, tmp_path, "ol7-vm1", "-e", "if_down=start")
+    run = Run(lab, tmp_path, "ol7-vm1", "--yes", "-e", "if_down=start")
     assert run.code == 0, run.host
     assert "sealed Oracle Linux Server 7" in run.step["msg"]
     assert run.checks() == ALL_CHECKS
@@ -301,13 +309,13 @@ def test_ol7_a_vm_that_is_down_is_refused_then_started_and_sealed(lab: LabLayout
 
 def test_ol6_resets_the_hostname_in_sysconfig_network(lab: LabLayout, tmp_path: Path) -> None:
     before = tree_digest(sysroot(lab, "ol6-vm1"))
-    refused = Run(lab, tmp_path, "ol6-vm1", "-e", "install_cloud_init=true")
+    refused = Run(lab, tmp_path, "ol6-vm1", "--yes", "-e", "install_cloud_init=true")
     assert refused.code == 2
     assert refused.step["msg"].startswith("install_cloud_init: Oracle Linux Server release 6"), \
         refused.step
     assert refused.step["msg"].endswith("nothing was changed")
     assert tree_digest(sysroot(lab, "ol6-vm1")) == before
-    run = Run(lab, tmp_path, "ol6-vm1")
+    run = Run(lab, tmp_path, "ol6-vm1", "--yes")
     assert run.code == 0, run.host
     assert run.checks() == ALL_CHECKS
     network = sysroot(lab, "ol6-vm1", "/etc/sysconfig/network")
