@@ -8,7 +8,7 @@ from typing import Any
 
 from opsrunner import Task
 from opsrunner.engine import EngineSession
-from opsrunner.engine_wait import status_value
+from opsrunner.engine_wait import enum_text, status_value
 
 RECENT_EVENTS = 50
 
@@ -61,6 +61,20 @@ def events_since(session: EngineSession, mark: int, about: Callable[[Any], bool]
 def named(reference: Any) -> str | None:
     """The ``name`` of an SDK reference (None when unset)."""
     return None if reference is None else getattr(reference, "name", None)
+
+
+def exactly_named(session: EngineSession, kind: str, name: str) -> list[Any]:
+    """The entities of ``kind`` named exactly ``name`` (the engine's search also matches
+    case-insensitively); none is no error."""
+    return [e for e in session.search(kind, f'name="{name}"') if e.name == name]
+
+
+def described_snapshots(session: EngineSession, vm: Any, description: str) -> list[Any]:
+    """VM ``vm``'s snapshots (the Active VM aside) described exactly ``description``."""
+    snapshots = session.service("vms", vm.id).snapshots_service()
+    with session.errors(f"list the snapshots of VM {vm.name}"):
+        return [s for s in snapshots.list() if s.description == description
+                and enum_text(s.snapshot_type) != "active"]
 
 
 def with_events(message: str, events: list[str]) -> str:

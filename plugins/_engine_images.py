@@ -7,7 +7,15 @@ from typing import Any, Literal
 from opsrunner import Result, Task
 from opsrunner.engine import EngineError, EngineSession
 from opsrunner.engine_wait import GONE, enum_text, status_value
-from opsrunner_plugins._engine import deadline, event_mark, events_since, progress, with_events
+from opsrunner_plugins._engine import (
+    deadline,
+    described_snapshots,
+    event_mark,
+    events_since,
+    exactly_named,
+    progress,
+    with_events,
+)
 
 
 def _snapshot_status(snapshot: Any) -> str:
@@ -33,9 +41,7 @@ def snapshot(task: Task, *, vm: str, action: Literal["create", "restore", "remov
     session = task.engine
     entity = session.find("vms", vm)
     snapshots = session.service("vms", entity.id).snapshots_service()
-    with session.errors(f"list the snapshots of VM {vm}"):
-        matching = [s for s in snapshots.list() if s.description == description
-                    and enum_text(s.snapshot_type) != "active"]
+    matching = described_snapshots(session, entity, description)
     label = f"snapshot {description!r} of VM {vm}"
     if action == "create" and matching:
         return Result(msg=f"{label} exists", data={"snapshot_id": str(matching[0].id)})
@@ -108,8 +114,7 @@ def template_from_vm(task: Task, *, vm: str, name: str, seal: bool = True,
     for. data["template_id"]: its id.
     """
     session = task.engine
-    existing = session.search("templates", f'name="{name}"')
-    existing = [t for t in existing if t.name == name]
+    existing = exactly_named(session, "templates", name)
     label = f"template {name}"
     if existing:
         found = existing[0]

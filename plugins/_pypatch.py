@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,19 +33,22 @@ class Found:
     value: ast.Constant | None  # its header value constant
 
 
-class PyPatch:
+class PyPatch(ABC):
     """One seed edit; subclasses implement :meth:`find` and the text of a new patch."""
 
     where = ""  # the place, for messages: "class Response, method __init__"
 
-    def find(self, tree: ast.Module) -> Found:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def find(self, tree: ast.Module) -> Found:
+        """The place of the patch in ``tree`` (PatchMismatch when it is not as expected)."""
 
-    def insert(self, source: str, found: Found, value: str) -> str:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def insert(self, source: str, found: Found, value: str) -> str:
+        """``source`` with a new patch of header ``value`` at ``found``."""
 
-    def delete(self, source: str, found: Found) -> str:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def delete(self, source: str, found: Found) -> str:
+        """``source`` without the patch at ``found``."""
 
     def locate(self, source: str) -> Found:
         """The place of the patch; PatchMismatch when the source is not as expected."""

@@ -19,15 +19,16 @@ _STARTING = frozenset({"powering_up", "wait_for_launch", "reboot_in_progress"})
 _SSH_WAIT = 120.0
 
 
-def vm_to_seal(task: Task, session: EngineSession, vm: str, if_down: str) -> str:
+def vm_to_seal(task: Task, session: EngineSession, entity: Any, if_down: str) -> str:
     """``up`` (the guest answers), ``down`` with ``if_down=sealed``, ``start`` in check mode
-    with ``if_down=start``; fails otherwise."""
-    status = status_value(session.find("vms", vm))
+    with ``if_down=start``; fails otherwise. ``entity``: the VM as just read."""
+    vm, status = str(entity.name), status_value(entity)
     if status in _STARTING or status == "powering_down":
-        session.wait_for_status(session.service("vms", session.find("vms", vm).id),
-                                ("up", "down"), deadline=deadline(task, _SSH_WAIT),
-                                describe=f"VM {vm}", on_status=progress(task, f"VM {vm}"))
-        status = status_value(session.find("vms", vm))
+        entity = session.wait_for_status(session.service("vms", entity.id), ("up", "down"),
+                                         deadline=deadline(task, _SSH_WAIT),
+                                         describe=f"VM {vm}",
+                                         on_status=progress(task, f"VM {vm}"))
+        status = status_value(entity)
     if status == "up":
         return status
     if status != "down":
@@ -59,14 +60,14 @@ def _wait_ssh(task: Task, vm: str) -> None:
             time.sleep(1.0)
 
 
-def same_machine(task: Task, session: EngineSession, vm: str) -> None:
-    """Refuse when the guest's MAC addresses show it is not VM ``vm`` (a wrong ``vm`` or
+def same_machine(task: Task, session: EngineSession, entity: Any) -> None:
+    """Refuse when the guest's MAC addresses show it is not VM ``entity`` (a wrong ``vm`` or
     inventory entry would seal another machine); a guest showing no MAC is not compared."""
     in_guest = guest_macs(task)
     if not in_guest:
         task.log("the guest shows no MAC address: not compared with the VM's NICs")
         return
-    entity = session.find("vms", vm)
+    vm = str(entity.name)
     with session.errors(f"list the NICs of VM {vm}"):
         nics = list(session.service("vms", entity.id).nics_service().list())
     in_engine = {str(n.mac.address).lower() for n in nics if n.mac is not None and n.mac.address}
@@ -76,10 +77,10 @@ def same_machine(task: Task, session: EngineSession, vm: str) -> None:
                   "and the inventory (vm_name); nothing was changed")
 
 
-def wait_down(task: Task, session: EngineSession, vm: str, if_still_up: str,
+def wait_down(task: Task, session: EngineSession, entity: Any, if_still_up: str,
               shutdown_timeout: float, changes: list[str]) -> None:
-    """Wait for the engine to see the VM down after the guest's poweroff."""
-    entity = session.find("vms", vm)
+    """Wait for the engine to see VM ``entity`` down after the guest's poweroff."""
+    vm = str(entity.name)
     try:
         session.wait_for_status(session.service("vms", entity.id), "down",
                                 deadline=deadline(task, shutdown_timeout), describe=f"VM {vm}",

@@ -12,8 +12,8 @@ from typing import Any
 
 from opsrunner import Result, Task
 from opsrunner.engine import EngineSession
-from opsrunner.engine_wait import GONE, enum_text, status_value
-from opsrunner_plugins._engine import deadline, progress
+from opsrunner.engine_wait import GONE, status_value
+from opsrunner_plugins._engine import deadline, described_snapshots, exactly_named, progress
 from opsrunner_plugins._engine_images import snapshot
 from opsrunner_plugins._engine_vms import RUNNING, vm_power
 
@@ -39,12 +39,8 @@ def unseal_template(task: Task, *, vm: str, template: str, keep_template: bool =
     session = task.engine
     description = snapshot_description(template)
     entity = session.find("vms", vm)
-    snapshots = session.service("vms", entity.id).snapshots_service()
-    with session.errors(f"list the snapshots of VM {vm}"):
-        found = [s for s in snapshots.list() if s.description == description
-                 and enum_text(s.snapshot_type) != "active"]
-    templates = [t for t in session.search("templates", f'name="{template}"')
-                 if t.name == template]
+    found = described_snapshots(session, entity, description)
+    templates = exactly_named(session, "templates", template)
     remove = bool(templates) and not keep_template
     data: dict[str, Any] = {"restored": "", "template_removed": False}
     if not found:

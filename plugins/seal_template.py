@@ -24,6 +24,7 @@ from opsrunner_plugins._cloud_init import (
     CloudInitSettings,
     parse_settings,
 )
+from opsrunner_plugins._engine import exactly_named
 from opsrunner_plugins._engine_images import snapshot, template_from_vm
 from opsrunner_plugins._seal_engine import (
     apply_cloud_init,
@@ -79,8 +80,7 @@ def seal_template(task: Task, *, vm: str, template: str, snapshot_first: bool = 
     data: dict[str, Any] = {"release": "", "files": [], "snapshot_id": "", "template_id": "",
                             "cloud_init": []}
     changes: list[str] = []
-    existing = [t for t in session.search("templates", f'name="{template}"')
-                if t.name == template]
+    existing = exactly_named(session, "templates", template)
     if not existing:
         _seal_and_make(task, session, vm, template, settings, data, changes,
                        snapshot_first=snapshot_first, clear_logs=clear_logs,
@@ -121,15 +121,16 @@ def _seal_and_make(task: Task, session: EngineSession, vm: str, template: str,
                    install_cloud_init: bool, if_down: str, if_still_up: str,
                    shutdown_timeout: float, timeout: float) -> None:
     """No template yet: seal the guest (unless it was) and make the template."""
-    _require_confirmation(task, session, vm, if_down)
-    status = vm_to_seal(task, session, vm, if_down)
+    entity = session.find("vms", vm)
+    _require_confirmation(task, vm, status_value(entity), if_down)
+    status = vm_to_seal(task, session, entity, if_down)
     if status == "up":
         release = guest_release(task)
         data["release"] = release.name
         if install_cloud_init and release.major < 7:
             task.fail(f"install_cloud_init: {release.name} is older than Oracle Linux 7; the "
                       "seed's cloud-init templates need 7 or later; nothing was changed")
-        same_machine(task, session, vm)
+        same_machine(task, session, entity)
         plan = survey(task, release, clear_logs)
         data["files"] = plan.files()
         if task.check:
@@ -147,7 +148,7 @@ def _seal_and_make(task: Task, session: EngineSession, vm: str, template: str,
         _seal(task, plan, changes)
         power_off(task)
         changes.append(f"powered {vm} off from the guest")
-        wait_down(task, session, vm, if_still_up, shutdown_timeout, changes)
+        wait_down(task, session, entity, if_still_up, shutdown_timeout, changes)
     elif status == "start":  # check mode
         changes.append(f"would start VM {vm} (down), seal its guest (the files are listed once "
                        f"it runs), power it off and make the sealed template {template}")
@@ -163,12 +164,10 @@ def _seal_and_make(task: Task, session: EngineSession, vm: str, template: str,
                    data["release"] or "sealed earlier")
 
 
-def _require_confirmation(task: Task, session: EngineSession, vm: str, if_down: str) -> None:
+def _require_confirmation(task: Task, vm: str, status: str, if_down: str) -> None:
     """A real seal changes the guest for good: it needs the run's ``--yes`` (a template made
     from a VM an earlier run sealed, ``if_down=sealed``, does not)."""
-    if task.check or task.confirmed:
-        return
-    if if_down == "sealed" and status_value(session.find("vms", vm)) == "down":
+    if task.check or task.confirmed or (if_down == "sealed" and status == "down"):
         return
     task.fail(f"sealing VM {vm} removes its SSH host keys, hostname and NIC identities and "
               "powers it off (undo: workflows/unseal-template.yml, from the snapshot taken "

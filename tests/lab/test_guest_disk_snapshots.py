@@ -15,16 +15,14 @@ import ovirtsdk4 as sdk
 import ovirtsdk4.types as types
 import pytest
 from engine_actions_lab import ADMIN_NAME, assert_fault, descriptions, status_of, wait_for
-from lab_up import engine_system, eventually, running_lab
+from lab_up import answers, engine_system, eventually, running_lab, tree_state
 
 from opsrunner.lab.engine_api.settings import write_timing
 from opsrunner.lab.guest_disk import archive_folder
 from opsrunner.lab.layout import LabLayout
-from opsrunner.lab.sshd import SshdHost
 
 PREFIX = "127.0.110."
 GUEST = "ol8-vm1"
-Entry = tuple[int, int, int, bytes | str | None]
 
 
 def quick_transitions(layout: LabLayout) -> None:
@@ -47,26 +45,6 @@ def system(lab: LabLayout) -> Iterator[sdk.services.SystemService]:
 def vm_of(system: sdk.services.SystemService) -> sdk.services.VmService:
     vms = system.vms_service()
     return vms.vm_service(vms.list(search=f"name={GUEST}")[0].id)
-
-
-def tree_state(root: Path) -> dict[str, Entry]:
-    """Every entry of ``root`` (itself included): (st_mode, uid, gid, content or link target)."""
-    state: dict[str, Entry] = {}
-    for path in [root, *sorted(root.rglob("*"))]:
-        info = path.lstat()
-        content: bytes | str | None = None
-        if stat.S_ISREG(info.st_mode):
-            content = path.read_bytes()
-        elif stat.S_ISLNK(info.st_mode):
-            content = os.readlink(path)
-        state[path.relative_to(root).as_posix()] = (info.st_mode, info.st_uid, info.st_gid,
-                                                    content)
-    return state
-
-
-def answers(lab: LabLayout) -> bool:
-    guest = lab.host(GUEST)
-    return SshdHost(lab.host_dir(GUEST), "sshd", guest.address, guest.port).answers()
 
 
 def ssh(lab: LabLayout, command: str) -> subprocess.CompletedProcess[str]:
@@ -130,7 +108,7 @@ def test_restoring_the_snapshot_taken_before_a_seal_gives_the_files_back(
     assert later_archive.is_file()
     vm.stop()
     wait_for(status_of(vm), lambda s: s == "down", GUEST)
-    assert eventually(lambda: not answers(lab))
+    assert eventually(lambda: not answers(lab, GUEST))
 
     first_service.restore()
     wait_for(status_of(vm), lambda s: s == "down", "restored VM")
@@ -141,7 +119,7 @@ def test_restoring_the_snapshot_taken_before_a_seal_gives_the_files_back(
     assert sorted(p.name for p in sysroot.parent.iterdir() if p.name.startswith(".")) == []
 
     vm.start()
-    assert answers(lab)
+    assert answers(lab, GUEST)
     done = ssh(lab, "echo ok")  # strict host key checking against the lab's known_hosts
     assert (done.returncode, done.stdout, done.stderr) == (0, "ok\n", "")
     assert archive.is_file()  # the restored snapshot keeps its disk

@@ -17,13 +17,12 @@ from collections.abc import Iterator
 import ovirtsdk4 as sdk
 import pytest
 import yaml
-from lab_up import engine_system, eventually, running_lab
+from lab_up import answers, engine_system, eventually, running_lab
 
 from opsrunner.lab import manager
 from opsrunner.lab.engine_api.lab_internal import internal_token_file
 from opsrunner.lab.engine_api.settings import write_timing
 from opsrunner.lab.layout import ENGINE_PORTS, LabLayout
-from opsrunner.lab.sshd import SshdHost
 
 PREFIX = "127.0.104."
 GUESTS = ["ol8-vm1", "ol7-vm1", "ol6-vm1"]
@@ -49,11 +48,6 @@ def ssh(lab: LabLayout, host: str, command: str) -> subprocess.CompletedProcess[
                            "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
                            "-o", "ConnectTimeout=5", f"root@{address}", command],
                           capture_output=True, text=True, timeout=30)
-
-
-def answers(lab: LabLayout, host: str) -> bool:
-    guest = lab.host(host)
-    return SshdHost(lab.host_dir(host), "sshd", guest.address, guest.port).answers()
 
 
 

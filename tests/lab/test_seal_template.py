@@ -6,7 +6,6 @@ workflows/unseal-template.yml undoing a seal from its snapshot."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -19,13 +18,12 @@ from typing import Any
 import ovirtsdk4.types as types
 import pytest
 import yaml
+from lab_up import answers, eventually, running_lab, tree_state
 from lab_up import engine_system as engine
-from lab_up import eventually, running_lab
 from workflow_lab import WORKFLOWS
 
 from opsrunner.lab.engine_api.settings import write_timing
 from opsrunner.lab.layout import LabLayout
-from opsrunner.lab.sshd import SshdHost
 from opsrunner.lab.sysroot_guest import guest_mac
 from opsrunner.lab.tools.faults import fault_path
 from opsrunner.lab.tools.rpmdb import is_installed
@@ -78,17 +76,6 @@ def snapshots(lab: LabLayout, vm: str) -> list[str]:
         return [str(s.description) for s in service.list() if s.snapshot_type.value != "active"]
 
 
-def tree_digest(root: Path) -> str:
-    """Every path, mode and content under ``root``: equal digests mean nothing changed."""
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        info = path.lstat()
-        digest.update(f"{path.relative_to(root)} {info.st_mode:o}\n".encode())
-        if path.is_file() and not path.is_symlink():
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
 class Run:
     """One ``opsrunner run workflows/<workflow> --limit GUEST``."""
 
@@ -113,25 +100,20 @@ def sysroot(lab: LabLayout, guest: str, path: str = "/") -> Path:
     return lab.sysroot(guest) / path.lstrip("/")
 
 
-def answers(lab: LabLayout, guest: str) -> bool:
-    host = lab.host(guest)
-    return SshdHost(lab.host_dir(guest), "sshd", host.address, host.port).answers()
-
-
 def test_a_guest_that_is_not_the_vm_is_refused_untouched(lab: LabLayout, tmp_path: Path) -> None:
-    before = tree_digest(sysroot(lab, "ol8-vm1"))
+    before = tree_state(sysroot(lab, "ol8-vm1"))
     run = Run(lab, tmp_path, "ol8-vm1", "--yes", "-e", "vm=ol7-vm1")
     assert run.code == 2
     assert run.step["msg"] == (
         f"refusing to seal: this guest's MAC addresses ({guest_mac('ol8-vm1')}) are not VM "
         f"ol7-vm1's ({guest_mac('ol7-vm1')}); check the vm parameter and the inventory "
         "(vm_name); nothing was changed")
-    assert tree_digest(sysroot(lab, "ol8-vm1")) == before
+    assert tree_state(sysroot(lab, "ol8-vm1")) == before
     assert vm_status(lab, "ol7-vm1") == "up" and snapshots(lab, "ol7-vm1") == []
 
 
 def test_check_mode_lists_every_file_and_changes_nothing(lab: LabLayout, tmp_path: Path) -> None:
-    before = tree_digest(sysroot(lab, "ol8-vm1"))
+    before = tree_state(sysroot(lab, "ol8-vm1"))
     run = Run(lab, tmp_path, "ol8-vm1", "--check")
     assert run.code == 0, run.host
     assert run.step["status"] == "changed"
@@ -143,7 +125,7 @@ def test_check_mode_lists_every_file_and_changes_nothing(lab: LabLayout, tmp_pat
                  "clear /root/.bash_history", "would snapshot VM ol8-vm1",
                  "would power ol8-vm1 off and make the sealed template ol8-vm1-template"):
         assert path in msg, msg
-    assert tree_digest(sysroot(lab, "ol8-vm1")) == before
+    assert tree_state(sysroot(lab, "ol8-vm1")) == before
     assert vm_status(lab, "ol8-vm1") == "up" and snapshots(lab, "ol8-vm1") == []
     unconfirmed = Run(lab, tmp_path, "ol8-vm1")
     assert unconfirmed.code == 2
@@ -151,7 +133,7 @@ def test_check_mode_lists_every_file_and_changes_nothing(lab: LabLayout, tmp_pat
         "sealing VM ol8-vm1 removes its SSH host keys, hostname and NIC identities and powers "
         "it off (undo: workflows/unseal-template.yml, from the snapshot taken first); confirm "
         "with --yes (nothing was changed)")
-    assert tree_digest(sysroot(lab, "ol8-vm1")) == before
+    assert tree_state(sysroot(lab, "ol8-vm1")) == before
     assert vm_status(lab, "ol8-vm1") == "up" and snapshots(lab, "ol8-vm1") == []
 
 
@@ -238,13 +220,13 @@ def test_a_guest_that_is_not_oracle_linux_is_refused_untouched(lab: LabLayout,
     os_release.write_text('NAME="Ubuntu"\nVERSION_ID="22.04"\nID=ubuntu\nID_LIKE=debian\n'
                           'PRETTY_NAME="Ubuntu 22.04.4 LTS"\n')
     try:
-        before = tree_digest(sysroot(lab, "ol8-vm3"))
+        before = tree_state(sysroot(lab, "ol8-vm3"))
         run = Run(lab, tmp_path, "ol8-vm3", "--yes")
         assert run.code == 2
         assert run.step["msg"] == ("refusing to seal: the guest runs Ubuntu 22.04.4 LTS "
                                    "(ID=ubuntu); only Oracle Linux or a RHEL-like system can be "
                                    "sealed this way; nothing was changed")
-        assert tree_digest(sysroot(lab, "ol8-vm3")) == before
+        assert tree_state(sysroot(lab, "ol8-vm3")) == before
         assert vm_status(lab, "ol8-vm3") == "up" and snapshots(lab, "ol8-vm3") == []
     finally:
         os_release.write_bytes(original)
@@ -308,13 +290,13 @@ def test_ol7_a_vm_that_is_down_is_refused_then_started_and_sealed(lab: LabLayout
 
 
 def test_ol6_resets_the_hostname_in_sysconfig_network(lab: LabLayout, tmp_path: Path) -> None:
-    before = tree_digest(sysroot(lab, "ol6-vm1"))
+    before = tree_state(sysroot(lab, "ol6-vm1"))
     refused = Run(lab, tmp_path, "ol6-vm1", "--yes", "-e", "install_cloud_init=true")
     assert refused.code == 2
     assert refused.step["msg"].startswith("install_cloud_init: Oracle Linux Server release 6"), \
         refused.step
     assert refused.step["msg"].endswith("nothing was changed")
-    assert tree_digest(sysroot(lab, "ol6-vm1")) == before
+    assert tree_state(sysroot(lab, "ol6-vm1")) == before
     run = Run(lab, tmp_path, "ol6-vm1", "--yes")
     assert run.code == 0, run.host
     assert run.checks() == ALL_CHECKS
