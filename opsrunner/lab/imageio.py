@@ -82,13 +82,13 @@ def prepare_imageio(layout: LabLayout, control_port: int) -> None:
     conf.write_text(imageio_config(layout, control_port))
 
 
-def imageio_unit(layout: LabLayout,
-                 control_port: int = ENGINE_PORTS["ovirt-imageio-control"]) -> Unit:
-    """The ``ovirt-imageio`` unit of the engine host.
+def imageio_unit(layout: LabLayout) -> Unit:
+    """The ``ovirt-imageio`` unit of the engine host, its control port the layout's.
 
     Ready once a TLS handshake on the remote port completes and the control port accepts.
     """
     address, port = layout.engine_address, ENGINE_PORTS[NAME]
+    control_port = layout.imageio_control_port
     argv = [sys.executable, "-c", _ENTRY, "-c", str(imageio_conf_dir(layout))]
 
     def ready() -> bool:

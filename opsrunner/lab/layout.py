@@ -34,6 +34,9 @@ ENGINE_PORTS = {
     "ovirt-provider-ovn": 35357,
     "grafana-server": 3000,
 }
+# The lab's imageio control ports (see LabLayout.imageio_control_port): prefixes 127.0.80.-
+# 127.0.255. map to 24324-24499, below the kernel's default ephemeral range.
+IMAGEIO_CONTROL_BASE = 24324
 
 
 @dataclass(frozen=True)
@@ -175,6 +178,12 @@ class LabLayout:
 
     @property
     def imageio_control_port(self) -> int:
-        """imageio's control service listens on 127.0.0.1 only: one port per lab prefix."""
+        """imageio's control port: on 127.0.0.1 (its only address), one per lab prefix.
+
+        Not the engine's 54324: every loopback client socket takes an ephemeral port on
+        127.0.0.1 (Linux: 32768-60999), and a listener cannot bind a port that a client's
+        connection, even one in TIME_WAIT for 60 s, still holds there (``SO_REUSEADDR`` does
+        not help). The lab's control ports sit below that range, from ``IMAGEIO_CONTROL_BASE``.
+        """
         offset = int(self.address_prefix.rstrip(".").split(".")[-1]) - 80
-        return ENGINE_PORTS["ovirt-imageio-control"] + offset
+        return IMAGEIO_CONTROL_BASE + offset

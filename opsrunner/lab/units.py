@@ -44,7 +44,7 @@ def host_units(layout: LabLayout, host: str) -> dict[str, Unit]:
 
         units["postgresql"] = postgresql_unit(layout)
         units["httpd"] = httpd_unit(layout)
-        units["ovirt-imageio"] = imageio_unit(layout, layout.imageio_control_port)
+        units["ovirt-imageio"] = imageio_unit(layout)
         units["ovirt-websocket-proxy"] = websocket_proxy_unit(layout)
         units["ovirt-provider-ovn"] = ovn_provider_unit(layout)
         for name, description in _IDLE.items():

@@ -90,7 +90,7 @@ def lab(tmp_path: Path) -> Iterator[DiskLab]:
     layout = quick_layout(tmp_path / "lab", PREFIX)
     build_sysroots(layout)
     install_imageio(layout)
-    imageio = imageio_unit(layout, layout.imageio_control_port)
+    imageio = imageio_unit(layout)
     pid = imageio.start()
     try:
         with running_api(layout) as api, api.connect() as connection:

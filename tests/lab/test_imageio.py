@@ -23,7 +23,6 @@ from vendor_lab import (
 
 from opsrunner.lab.daemon import LabServerError, pid_alive
 from opsrunner.lab.imageio import imageio_site_packages, imageio_unit, install_imageio
-from opsrunner.lab.sshd import free_port
 from opsrunner.lab.unit import Unit
 
 pytestmark = pytest.mark.lab
@@ -51,7 +50,7 @@ def layout(template: IsolatedLayout, tmp_path: Path) -> IsolatedLayout:
 
 @pytest.fixture
 def unit(layout: IsolatedLayout) -> Iterator[Unit]:
-    unit = imageio_unit(layout, control_port=free_port("127.0.0.1"))
+    unit = imageio_unit(layout)
     try:
         yield unit
     finally:

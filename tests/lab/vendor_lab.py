@@ -29,7 +29,7 @@ class IsolatedLayout(LabLayout):
     """A lab layout (no KVM host) whose engine listens on ``address``."""
 
     def __init__(self, root: Path, address: str) -> None:
-        super().__init__(root, kvm_hosts=0)
+        super().__init__(root, kvm_hosts=0, address_prefix=address.rsplit(".", 1)[0] + ".")
         self.address = address
 
     def hosts(self) -> list[LabHost]:

@@ -31,3 +31,12 @@ def test_bad_guest_names_are_refused_with_what_is_allowed(names: list[str], mess
     with pytest.raises(ValueError) as error:
         check_guests(names)
     assert str(error.value).startswith(message)
+
+
+def test_imageio_control_ports_are_distinct_and_below_the_ephemeral_range(tmp_path: Path) -> None:
+    # A listener on 127.0.0.1 inside 32768-60999 fails to bind while a client's connection
+    # (even in TIME_WAIT) holds the port: the CI failure of stop 9.
+    ports = [LabLayout(tmp_path, address_prefix=f"127.0.{n}.").imageio_control_port
+             for n in range(80, 256)]
+    assert len(set(ports)) == len(ports)
+    assert ports[0] == 24324 and max(ports) < 32768
