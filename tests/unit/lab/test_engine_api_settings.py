@@ -46,5 +46,5 @@ def test_lab_settings_point_at_the_labs_storage_imageio_and_timing(tmp_path: Pat
     settings = lab_settings(layout)
     assert settings.storage == layout.data / "storage"
     assert settings.engine_address == "127.0.83.2"
-    assert settings.imageio_control == ("localhost", 54327)
+    assert settings.imageio_control == ("localhost", 24327)
     assert settings.timing == Timing().scaled(0.1)
