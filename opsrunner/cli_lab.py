@@ -28,7 +28,7 @@ def _lab_dir(path: str | None) -> Path:
               help="Number of KVM hosts (default: as before, else 2).")
 @click.option("--guests", default=None, metavar="NAMES",
               help="Comma-separated guest names, each one a VM of the engine; the prefix is the "
-                   "Oracle Linux release, e.g. ol8-vm1,ol7-vm1,ol6-vm1 (default: as before, "
+                   "Oracle Linux release, e.g. ol8-vm1,ol7-vm1,ol6-vm1,ol9-vm1 (default: as before, "
                    "else ol8-vm1).")
 def lab_up(folder: str | None, kvm_hosts: int | None, guests: str | None) -> None:
     """Create and start the lab (idempotent); print the inventory path."""

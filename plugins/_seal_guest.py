@@ -22,7 +22,12 @@ UNCONFIGURED = "/.unconfigured"
 HOSTNAME_FILE = "/etc/hostname"
 NETWORK_FILE = "/etc/sysconfig/network"
 OL6_HOSTNAME = "localhost.localdomain"
+# The lines that tie a network profile to one machine: its MAC and its profile UUID, in the
+# ifcfg files of OL 6-8 (every interface but lo) and the NetworkManager keyfiles of OL 9.
+IFCFG_FILES = "/etc/sysconfig/network-scripts/ifcfg-*"
+KEYFILES = "/etc/NetworkManager/system-connections/*.nmconnection"
 HW_LINE = r"^[[:space:]]*(HWADDR|UUID)="
+KEYFILE_LINE = r"^[[:space:]]*(uuid|mac-address)="
 HISTORY_FILE = "/root/.bash_history"
 # What the installer and first boot leave in /root (virt-sysprep's "logfiles" list).
 ROOT_LOGS = ("/root/anaconda-ks.cfg", "/root/anaconda-post.log", "/root/initial-setup-ks.cfg",
@@ -50,7 +55,7 @@ class SealPlan:
     hostname_file: bool = False          # OL 7+: /etc/hostname exists
     network_hostname: str | None = None  # OL 6: HOSTNAME= of /etc/sysconfig/network (None: none)
     udev_rules: list[str] = field(default_factory=list)
-    hw_lines: dict[str, list[str]] = field(default_factory=dict)  # ifcfg path -> its lines
+    hw_lines: dict[str, list[str]] = field(default_factory=dict)  # profile -> its MAC/UUID lines
     logs: list[str] = field(default_factory=list)
     history: bool = False                # root's shell history is not empty
 
@@ -87,6 +92,17 @@ class SealPlan:
             touched.append(HOSTNAME_FILE)
         touched += self.udev_rules + sorted(self.hw_lines) + self.logs
         return touched + ([HISTORY_FILE] if self.history else [])
+
+
+def identity_line(path: str) -> str:
+    """The ERE of the MAC/UUID lines of the network profile ``path`` (ifcfg or keyfile)."""
+    return KEYFILE_LINE if path.endswith(".nmconnection") else HW_LINE
+
+
+def identity_lines(path: str, text: str) -> list[str]:
+    """The lines of profile ``path``'s ``text`` that sealing removes (stripped)."""
+    pattern = re.compile(identity_line(path).replace("[[:space:]]", r"\s"))
+    return [line.strip() for line in text.splitlines() if pattern.match(line)]
 
 
 def parse_os_release(text: str) -> dict[str, str]:
@@ -151,8 +167,9 @@ def _survey_script(root: str, clear_logs: bool) -> str:
         f"grep -m1 '^HOSTNAME=' \"$R{NETWORK_FILE}\" 2>/dev/null | sed 's/^/network /'; "
         'for f in "$R"/etc/udev/rules.d/70-*; do [ -e "$f" ] || [ -L "$f" ] && echo "udev $f"; '
         "done; "
-        'for f in "$R"/etc/sysconfig/network-scripts/ifcfg-eth*; do [ -f "$f" ] && '
-        f"grep -E '{HW_LINE}' \"$f\" | sed \"s|^|hw $f |\"; done; "
+        f'for f in "$R"{IFCFG_FILES} "$R"{KEYFILES}; do case "$f" in */ifcfg-lo) continue;; '
+        f"*.nmconnection) p='{KEYFILE_LINE}';; *) p='{HW_LINE}';; esac; "
+        '[ -f "$f" ] && grep -E "$p" "$f" | sed "s|^|hw $f |"; done; '
         + (logs if clear_logs else "")
         + f'[ -s "$R{HISTORY_FILE}" ] && echo history; true'
     )
@@ -217,7 +234,7 @@ def apply_script(plan: SealPlan, root: str) -> str:
     if plan.udev_rules:
         commands.append("rm -rf -- " + " ".join(at(p) for p in plan.udev_rules))
     for path in sorted(plan.hw_lines):  # sed -i keeps the file's mode, owner and context
-        commands.append(f"sed -i -E '/{HW_LINE}/d' -- {at(path)}")
+        commands.append(f"sed -i -E '/{identity_line(path)}/d' -- {at(path)}")
     kept = {f"/var/log/{name}" for name in KEPT_LOGS}
     removed = [p for p in plan.logs if p not in kept]
     if removed:
@@ -235,16 +252,17 @@ def apply(task: Task, plan: SealPlan) -> None:
 
 
 def guest_macs(task: Task) -> set[str]:
-    """The guest's MAC addresses (lower case): its NICs in ``/sys/class/net`` and the HWADDR
-    lines of its ifcfg files (empty when it shows none, e.g. after an earlier seal)."""
+    """The guest's MAC addresses (lower case): its NICs in ``/sys/class/net`` and the MAC
+    lines of its network profiles (ifcfg ``HWADDR=``, keyfile ``mac-address=``); empty when it
+    shows none, e.g. after an earlier seal."""
     root = shlex.quote(task.path("/").rstrip("/"))
     res = task.run(f"R={root}; cat \"$R\"/sys/class/net/*/address 2>/dev/null; "
-                   'grep -hE "^[[:space:]]*HWADDR=" "$R"/etc/sysconfig/network-scripts/ifcfg-* '
-                   "2>/dev/null; true")
+                   f'grep -hE "^[[:space:]]*HWADDR=" "$R"{IFCFG_FILES} 2>/dev/null; '
+                   f'grep -hE "^[[:space:]]*mac-address=" "$R"{KEYFILES} 2>/dev/null; true')
     found = set()
     for line in res.stdout.splitlines():
-        value = line.strip().partition("HWADDR=")[2] if "HWADDR=" in line else line.strip()
-        value = value.strip("\"'").lower()
+        value = line.strip().partition("=")[2] if "=" in line else line.strip()
+        value = value.strip("\"';").lower()
         if re.fullmatch(r"([0-9a-f]{2}:){5}[0-9a-f]{2}", value) and value != "00:00:00:00:00:00":
             found.add(value)
     return found

@@ -20,7 +20,7 @@ GUEST = "ol8-vm1"
 SSH_PORT = 2222
 ADDRESS_PREFIX = "127.0.80."
 LAB_DIR_ENV = "OPSRUNNER_LAB_DIR"
-GUEST_NAME = re.compile(r"ol(6|7|8)-[a-z0-9]+(-[a-z0-9]+)*")
+GUEST_NAME = re.compile(r"ol(6|7|8|9)-[a-z0-9]+(-[a-z0-9]+)*")
 
 # The engine host's service ports (as on a real engine; own loopback address, no clash).
 ENGINE_PORTS = {
@@ -64,7 +64,7 @@ def default_lab_dir() -> Path:
 def check_guests(names: Sequence[str]) -> list[str]:
     """``names`` as a list of guest names; ValueError says which one is wrong and what is allowed.
 
-    A guest's name announces its Oracle Linux release (``ol6-``, ``ol7-`` or ``ol8-``, then
+    A guest's name announces its Oracle Linux release (``ol6-`` to ``ol9-``, then
     lower-case letters, digits and dashes); names are unique, and there are 1 to 100 of them.
     """
     guests = list(names)
@@ -72,9 +72,9 @@ def check_guests(names: Sequence[str]) -> list[str]:
         raise ValueError(f"a lab has 1 to 100 guests, not {len(guests)}")
     for name in guests:
         if not GUEST_NAME.fullmatch(name):
-            raise ValueError(f"guest name {name!r} is not allowed: it starts with ol6-, ol7- or "
-                             f"ol8- (its Oracle Linux release), then lower-case letters, digits "
-                             f"and dashes, e.g. ol7-vm1")
+            raise ValueError(f"guest name {name!r} is not allowed: it starts with ol6-, ol7-, "
+                             f"ol8- or ol9- (its Oracle Linux release), then lower-case letters, "
+                             f"digits and dashes, e.g. ol7-vm1")
     duplicates = sorted({name for name in guests if guests.count(name) > 1})
     if duplicates:
         raise ValueError(f"guest names must be unique; repeated: {', '.join(duplicates)}")

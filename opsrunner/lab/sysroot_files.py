@@ -14,7 +14,7 @@ from pathlib import Path
 Content = str | bytes | Callable[[], str | bytes]
 
 # Oracle Linux release of each major version the lab's hosts and guests run.
-RELEASES = {6: "6.10", 7: "7.9", 8: "8.8"}
+RELEASES = {6: "6.10", 7: "7.9", 8: "8.8", 9: "9.4"}
 LAB_DOMAIN = "lab.local"
 
 

@@ -29,11 +29,11 @@ from opsrunner.lab.tools.faults import fault_path
 from opsrunner.lab.tools.rpmdb import is_installed
 from opsrunner.lab.units import host_units
 
-GUESTS = ["ol8-vm1", "ol8-vm2", "ol8-vm3", "ol8-vm4", "ol7-vm1", "ol6-vm1"]
+GUESTS = ["ol8-vm1", "ol8-vm2", "ol8-vm3", "ol8-vm4", "ol7-vm1", "ol6-vm1", "ol9-vm1"]
 PASSWORD = "Tmpl-r00t-Secret"
 ALL_CHECKS = {
     "test_the_guest_is_marked_unconfigured_without_host_keys_or_udev_rules": "passed",
-    "test_no_ifcfg_keeps_a_hwaddr_or_uuid_line": "passed",
+    "test_no_network_profile_keeps_a_mac_or_uuid_line": "passed",
     "test_the_hostname_is_reset_for_the_release": "passed",
     "test_the_template_is_ok_sealed_and_its_disk_named_after_it": "passed",
     "test_the_template_has_the_vms_nics_without_macs": "passed",
@@ -303,6 +303,26 @@ def test_ol6_resets_the_hostname_in_sysconfig_network(lab: LabLayout, tmp_path: 
     network = sysroot(lab, "ol6-vm1", "/etc/sysconfig/network")
     assert network.read_text() == "NETWORKING=yes\nHOSTNAME=localhost.localdomain\n"
     assert os.stat(network).st_mode & 0o777 == 0o644
+
+
+def test_ol9_keyfiles_lose_only_their_uuid_and_mac_address(lab: LabLayout,
+                                                           tmp_path: Path) -> None:
+    keyfile = sysroot(lab, "ol9-vm1", "/etc/NetworkManager/system-connections/eth0.nmconnection")
+    before = keyfile.read_text()
+    planned = Run(lab, tmp_path, "ol9-vm1", "--check")
+    assert planned.code == 0, planned.host
+    assert ("remove mac-address, uuid from "
+            "/etc/NetworkManager/system-connections/eth0.nmconnection") in planned.step["msg"]
+    run = Run(lab, tmp_path, "ol9-vm1", "--yes")
+    assert run.code == 0, run.host
+    assert "sealed Oracle Linux Server 9.4" in run.step["msg"]
+    assert run.checks() == ALL_CHECKS
+    kept = [line for line in before.splitlines(keepends=True)
+            if not line.startswith(("uuid=", "mac-address="))]
+    assert len(kept) == len(before.splitlines()) - 2
+    assert keyfile.read_text() == "".join(kept)
+    assert keyfile.stat().st_mode & 0o777 == 0o600
+    assert not sysroot(lab, "ol9-vm1", "/etc/hostname").exists()
 
 
 def run_unseal(lab: LabLayout, tmp_path: Path, guest: str, *args: str) -> Run:

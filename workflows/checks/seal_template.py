@@ -1,8 +1,9 @@
 """Checks after workflows/seal-template.yml, for each sealed guest.
 
 In the guest's files: ``/.unconfigured`` exists, no ``/etc/ssh/ssh_host_*``, no
-``/etc/udev/rules.d/70-*``, no HWADDR/UUID line in any ``ifcfg-eth*``, and the hostname reset
-for its release (OL 6: ``HOSTNAME=localhost.localdomain`` in ``/etc/sysconfig/network``;
+``/etc/udev/rules.d/70-*``, no network profile tied to the machine (no HWADDR/UUID line in
+an ``ifcfg-*`` but lo's, no ``uuid``/``mac-address`` in a NetworkManager keyfile), the
+hostname reset for its release (OL 6: ``HOSTNAME=localhost.localdomain`` in ``/etc/sysconfig/network``;
 OL 7+: no ``/etc/hostname``). A sealed VM is powered off, so these are read from its disk: in
 the lab that is the guest's sysroot on this machine; elsewhere they are skipped (the task
 re-read them in the guest before its poweroff).
@@ -25,7 +26,13 @@ from typing import Any
 import pytest
 
 from opsrunner_plugins._cloud_init import differences, parse_settings
-from opsrunner_plugins._seal_guest import OL6_HOSTNAME, release_of
+from opsrunner_plugins._seal_guest import (
+    IFCFG_FILES,
+    KEYFILES,
+    OL6_HOSTNAME,
+    identity_lines,
+    release_of,
+)
 
 
 def _vm(hostvars: dict[str, Any]) -> str:
@@ -67,12 +74,12 @@ def test_the_guest_is_marked_unconfigured_without_host_keys_or_udev_rules(disk: 
     assert rules == [], f"udev rules left in /etc/udev/rules.d: {rules}"
 
 
-def test_no_ifcfg_keeps_a_hwaddr_or_uuid_line(disk: Path) -> None:
+def test_no_network_profile_keeps_a_mac_or_uuid_line(disk: Path) -> None:
     left = []
-    for path in sorted(glob.glob(str(disk / "etc/sysconfig/network-scripts/ifcfg-eth*"))):
-        for line in Path(path).read_text().splitlines():
-            if line.strip().startswith(("HWADDR=", "UUID=")):
-                left.append(f"{os.path.basename(path)}: {line.strip()}")
+    profiles = glob.glob(str(disk) + IFCFG_FILES) + glob.glob(str(disk) + KEYFILES)
+    for path in sorted(p for p in profiles if not p.endswith("/ifcfg-lo")):
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+        left += [f"{os.path.basename(path)}: {line}" for line in identity_lines(path, text)]
     assert left == [], f"lines left: {left}"
 
 

@@ -149,8 +149,8 @@ EXPECTED = 'expected {"guests": [{"name": NAME, "powered_off": false}, ...]}'
     ({"guests": [{"name": "ol7-vm1"}]}, "t0ken", (400, {"error": EXPECTED})),
     ({"guests": [{"name": "ol7-vm1", "powered_off": "no"}]}, "t0ken", (400, {"error": EXPECTED})),
     ({"guests": [{"name": "web1", "powered_off": False}]}, "t0ken",
-     (400, {"error": "guest name 'web1' is not allowed: it starts with ol6-, ol7- or ol8- (its "
-                     "Oracle Linux release), then lower-case letters, digits and dashes, e.g. "
+     (400, {"error": "guest name 'web1' is not allowed: it starts with ol6-, ol7-, ol8- or ol9- "
+                     "(its Oracle Linux release), then lower-case letters, digits and dashes, e.g. "
                      "ol7-vm1"})),
 ])
 def test_refused_requests_add_nothing(internal: LabInternal, body: object, token: str,

@@ -1,4 +1,4 @@
-"""The guest side of seal_template on local sysroots built like the lab's OL6/7/8 guests: the
+"""The guest side of seal_template on local sysroots built like the lab's OL6-9 guests: the
 release read from the files, the survey (what would change), the seal itself, the re-survey."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from opsrunner_plugins._seal_guest import (
     apply_script,
     guest_macs,
     guest_release,
+    identity_lines,
     parse_survey,
     release_of,
     survey,
@@ -58,7 +59,7 @@ def test_release_of_refuses_other_systems(os_release: str | None, system_release
     assert str(caught.value) == message
 
 
-@pytest.mark.parametrize("major", [6, 7, 8])
+@pytest.mark.parametrize("major", [6, 7, 8, 9])
 def test_a_lab_guest_is_surveyed_sealed_and_then_has_nothing_left(
         make_task: MakeTask, tmp_path: Path, major: int) -> None:
     build_guest(tmp_path, f"ol{major}-vm1", major)
@@ -69,7 +70,9 @@ def test_a_lab_guest_is_surveyed_sealed_and_then_has_nothing_left(
     files = plan.files()
     assert files[0] == "/.unconfigured"
     assert "/etc/udev/rules.d/70-persistent-net.rules" in files
-    assert "/etc/sysconfig/network-scripts/ifcfg-eth0" in files
+    profile = ("/etc/NetworkManager/system-connections/eth0.nmconnection" if major >= 9
+               else "/etc/sysconfig/network-scripts/ifcfg-eth0")
+    assert profile in files
     assert "/var/log/messages" in files and "/root/anaconda-ks.cfg" in files
     assert ("/etc/hostname" in files) == (major >= 7)
     assert ("/etc/sysconfig/network" in files) == (major <= 6)
@@ -79,6 +82,7 @@ def test_a_lab_guest_is_surveyed_sealed_and_then_has_nothing_left(
     assert again.steps() == []
     assert (tmp_path / ".unconfigured").is_file()
     assert list((tmp_path / "etc/ssh").glob("ssh_host_*")) == []
+    assert identity_lines(profile, (tmp_path / profile.lstrip("/")).read_text()) == []
     network = (tmp_path / "etc/sysconfig/network").read_text()
     if major <= 6:
         assert network == "NETWORKING=yes\nHOSTNAME=localhost.localdomain\n"
@@ -112,6 +116,45 @@ def test_hwaddr_and_uuid_lines_go_and_the_rest_stays_byte_identical(
     assert eth1.read_bytes() == b"# HWADDR=in a comment stays\nDEVICE=eth1\r\n" \
                                 b"NM_UUID_NOTE=stays\nONBOOT=yes"
     assert eth1.stat().st_mode & 0o777 == 0o640
+
+
+def test_every_ifcfg_but_lo_loses_its_hwaddr_and_uuid(make_task: MakeTask, tmp_path: Path) -> None:
+    """Not only ifcfg-eth*: predictable names (enp1s0) are tied to the MAC the same way."""
+    build_guest(tmp_path, "ol8-vm1", 8)
+    scripts = tmp_path / "etc/sysconfig/network-scripts"
+    (scripts / "ifcfg-enp1s0").write_text("DEVICE=enp1s0\nHWADDR=56:6f:00:00:00:03\n")
+    (scripts / "ifcfg-lo").write_text("DEVICE=lo\nUUID=kept-for-lo\n")
+    task = make_task()
+    plan = survey(task, guest_release(task), clear_logs=False)
+    assert sorted(plan.hw_lines) == ["/etc/sysconfig/network-scripts/ifcfg-enp1s0",
+                                     "/etc/sysconfig/network-scripts/ifcfg-eth0"]
+    apply(task, plan)
+    assert (scripts / "ifcfg-enp1s0").read_text() == "DEVICE=enp1s0\n"
+    assert (scripts / "ifcfg-lo").read_text() == "DEVICE=lo\nUUID=kept-for-lo\n"
+
+
+def test_ol9_keyfiles_lose_only_uuid_and_mac_address(make_task: MakeTask, tmp_path: Path) -> None:
+    build_guest(tmp_path, "ol9-vm1", 9)
+    folder = tmp_path / "etc/NetworkManager/system-connections"
+    eth1 = folder / "eth1.nmconnection"
+    eth1.write_text("[connection]\nid=eth1\nuuid=0b3c1f0e-8f0a-4e7c-9a55-2f1e0c4b6d11\n"
+                    "type=ethernet\n\n[ethernet]\ncloned-mac-address=stable\n"
+                    "mac-address=56:6F:00:00:00:02\n# mac-address=in a comment\n\n"
+                    "[ipv4]\naddress1=192.0.2.20/24\nmethod=manual\n")
+    eth1.chmod(0o600)
+    task = make_task()
+    assert guest_macs(task) == {guest_mac("ol9-vm1"), "56:6f:00:00:00:02"}
+    plan = survey(task, guest_release(task), clear_logs=False)
+    path = "/etc/NetworkManager/system-connections/eth1.nmconnection"
+    assert plan.hw_lines[path] == ["uuid=0b3c1f0e-8f0a-4e7c-9a55-2f1e0c4b6d11",
+                                   "mac-address=56:6F:00:00:00:02"]
+    assert f"remove mac-address, uuid from {path}" in plan.steps()
+    apply(task, plan)
+    assert eth1.read_text() == ("[connection]\nid=eth1\ntype=ethernet\n\n[ethernet]\n"
+                                "cloned-mac-address=stable\n# mac-address=in a comment\n\n"
+                                "[ipv4]\naddress1=192.0.2.20/24\nmethod=manual\n")
+    assert eth1.stat().st_mode & 0o777 == 0o600
+    assert guest_macs(task) == set()
 
 
 def test_login_records_are_emptied_not_removed(make_task: MakeTask, tmp_path: Path) -> None:
