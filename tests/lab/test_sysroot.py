@@ -240,8 +240,25 @@ def test_older_guests_follow_their_release(tmp_path: Path, release: int, version
                          ["ssh_host_ecdsa_key", "ssh_host_ed25519_key", "ssh_host_rsa_key"])
 
 
+def test_an_ol9_guest_keeps_its_nic_profile_in_a_networkmanager_keyfile(tmp_path: Path) -> None:
+    root = build_guest(tmp_path / "guest", "ol9-vm1", 9)
+    os_release = (root / "etc/os-release").read_text()
+    assert 'VERSION_ID="9.4"' in os_release and 'PLATFORM_ID="platform:el9"' in os_release
+    assert (root / "var/log/dnf.log").is_file() and (root / "etc/hostname").exists()
+    folder = root / "etc/NetworkManager/system-connections"
+    keyfile = folder / "eth0.nmconnection"
+    assert mode(folder) == 0o700 and mode(keyfile) == 0o600
+    lines = keyfile.read_text().splitlines()
+    assert f"mac-address={guest_mac('ol9-vm1').upper()}" in lines
+    assert [line for line in lines if line.startswith(("id=", "interface-name=", "type="))] == \
+        ["id=eth0", "type=ethernet", "interface-name=eth0"]
+    assert uuid.UUID(next(line[5:] for line in lines if line.startswith("uuid="))).version == 4
+    assert list((root / "etc/sysconfig/network-scripts").glob("ifcfg-*")) == []
+
+
 def test_guest_release_comes_from_its_name_and_must_be_known(tmp_path: Path) -> None:
-    assert [guest_release(n) for n in ("ol6-vm1", "ol7-db", "ol8-vm1", "vm1")] == [6, 7, 8, 8]
-    with pytest.raises(ValueError, match=r"Oracle Linux release 9 is not supported; "
-                                         r"use one of \[6, 7, 8\]"):
-        build_guest(tmp_path, "ol9-vm1", 9)
+    assert [guest_release(n) for n in ("ol6-vm1", "ol7-db", "ol8-vm1", "ol9-vm1", "vm1")] == \
+        [6, 7, 8, 9, 8]
+    with pytest.raises(ValueError, match=r"Oracle Linux release 5 is not supported; "
+                                         r"use one of \[6, 7, 8, 9\]"):
+        build_guest(tmp_path, "ol5-vm1", 5)
