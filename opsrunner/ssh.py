@@ -81,10 +81,11 @@ class SSHConnection:
             raise FileNotFoundError(errno.ENOENT, "no such file", path) from None
 
     def fetch(self, path: str, out: ByteSink, *, sudo: bool = False) -> None:
-        """Streams over SFTP; through sudo (a user other than root) the file passes through
-        memory, as with :meth:`get`."""
+        """Streams over SFTP, or through sudo (a user other than root) from ``cat``'s output
+        as it arrives."""
         if sudo and self.user != "root":
-            out.write(self.get(path, sudo=True))
+            raw = self._exec(SUDO_GET, env={"OPSRUNNER_PATH": path}, sudo=True, stdout=out)
+            check_sudo_helper(raw.rc, _text(raw.stderr), path)
             return
         try:
             with self._sftp_errors(), self._sftp().open(path, "rb") as fh:
@@ -139,7 +140,8 @@ class SSHConnection:
             return self._sftp_client
 
     def _exec(self, command: str, *, env: Mapping[str, str] | None, sudo: bool,
-              timeout: float | None = None, stdin: bytes | None = None) -> RawResult:
+              timeout: float | None = None, stdin: bytes | None = None,
+              stdout: ByteSink | None = None) -> RawResult:
         payload = (remote_shell.env_preamble(env) if env else b"") + (stdin or b"")
         sudo = sudo and self.user != "root"
         password = self.host.sudo_password if sudo else None
@@ -148,7 +150,8 @@ class SSHConnection:
         transport, channel = self._open_channel()
         with channel:
             runner = ChannelCommand(channel, tag, payload=payload, sudo_password=password,
-                                    timeout=timeout, kill_group=self._kill_group)
+                                    timeout=timeout, kill_group=self._kill_group,
+                                    stdout=stdout)
             raw = runner.run(line)
         if raw.rc == -1 and not raw.timed_out and not transport.is_active():
             raise HostConnectionError(f"{host_label(self.host)}: connection lost while running "

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import paramiko
 
 from opsrunner import remote_shell
+from opsrunner.connection import ByteSink
 
 _CHUNK = 65536
 _POLL = 0.2  # seconds between buffer checks when no wake-up came
@@ -60,11 +61,13 @@ class ChannelCommand:
 
     :param payload: the env preamble followed by the command's stdin.
     :param kill_group: called with the remote process group id when the timeout passes.
+    :param stdout: where the command's output goes as it arrives (then the result's
+        ``stdout`` is empty); None keeps it in the result.
     """
 
     def __init__(self, channel: paramiko.Channel, tag: str, *, payload: bytes,
                  sudo_password: str | None, timeout: float | None,
-                 kill_group: Callable[[int], None]) -> None:
+                 kill_group: Callable[[int], None], stdout: ByteSink | None = None) -> None:
         self.channel = channel
         self.payload = payload
         self.sudo_password = sudo_password
@@ -77,6 +80,7 @@ class ChannelCommand:
         self._gate_open = False  # True once control lines are over: stderr is all output
         self._pending = bytearray()
         self._out = bytearray()
+        self._stdout = stdout
         self._err = bytearray()
         self._writer: threading.Thread | None = None
 
@@ -109,7 +113,11 @@ class ChannelCommand:
 
     def _drain(self) -> None:
         while self.channel.recv_ready():
-            self._out += self.channel.recv(_CHUNK)
+            data = self.channel.recv(_CHUNK)
+            if self._stdout is None:
+                self._out += data
+            else:
+                self._stdout.write(data)
         while self.channel.recv_stderr_ready():
             self._take_stderr(self.channel.recv_stderr(_CHUNK))
 

@@ -219,6 +219,32 @@ def test_fetch_streams_a_file_larger_than_its_chunks_over_sftp(
         conn.fetch(str(tmp_path / "missing"), sink)
 
 
+def test_sudo_fetch_streams_a_root_only_file_as_cat_writes_it(lab_user: LabUser) -> None:
+    folder = lab_user.lab.hosts[0].folder / "root-only-archive"
+    folder.mkdir(mode=0o700)
+    data = secrets.token_bytes(FETCH_CHUNK * 3 + 777)
+    (folder / "engine.backup").write_bytes(data)
+    (folder / "engine.backup").chmod(0o600)
+    writes: list[int] = []
+
+    class Sink:
+        def __init__(self) -> None:
+            self.data = bytearray()
+
+        def write(self, chunk: bytes) -> int:
+            writes.append(len(chunk))
+            self.data += chunk
+            return len(chunk)
+
+    sink = Sink()
+    with closing(connect(lab_user.host(sudo_password=lab_user.password))) as c:
+        c.fetch(str(folder / "engine.backup"), sink, sudo=True)
+        with pytest.raises(FileNotFoundError):
+            c.fetch(str(folder / "missing"), Sink(), sudo=True)
+    assert bytes(sink.data) == data
+    assert len(writes) > 3 and max(writes) <= 65536  # the channel's pieces, never the file
+
+
 def test_put_applies_a_given_mode(conn: SSHConnection, tmp_path: Path) -> None:
     target = tmp_path / "tool"
     conn.put(b"#!/bin/sh\n", str(target), mode=0o750)
