@@ -194,27 +194,29 @@ def test_put_creates_a_new_file_with_mode_0644(conn: SSHConnection, tmp_path: Pa
     assert conn.get(str(target)) == b"a\x00b\xff"
 
 
+class RecordingSink:
+    """A fetch's sink that keeps the bytes and the size of every write."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.writes: list[int] = []
+
+    def write(self, chunk: bytes) -> int:
+        self.writes.append(len(chunk))
+        self.data += chunk
+        return len(chunk)
+
+
 def test_fetch_streams_a_file_larger_than_its_chunks_over_sftp(
         conn: SSHConnection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     source = tmp_path / "archive.backup"
     data = secrets.token_bytes(FETCH_CHUNK * 2 + 12345)
     source.write_bytes(data)
     monkeypatch.setattr(conn, "get", lambda *a, **k: pytest.fail("fetch read the whole file"))
-    writes: list[int] = []
-
-    class Sink:
-        def __init__(self) -> None:
-            self.data = bytearray()
-
-        def write(self, chunk: bytes) -> int:
-            writes.append(len(chunk))
-            self.data += chunk
-            return len(chunk)
-
-    sink = Sink()
+    sink = RecordingSink()
     conn.fetch(str(source), sink)
     assert bytes(sink.data) == data
-    assert max(writes) <= FETCH_CHUNK and len(writes) >= 3
+    assert max(sink.writes) <= FETCH_CHUNK and len(sink.writes) >= 3
     with pytest.raises(FileNotFoundError):
         conn.fetch(str(tmp_path / "missing"), sink)
 
@@ -225,24 +227,14 @@ def test_sudo_fetch_streams_a_root_only_file_as_cat_writes_it(lab_user: LabUser)
     data = secrets.token_bytes(FETCH_CHUNK * 3 + 777)
     (folder / "engine.backup").write_bytes(data)
     (folder / "engine.backup").chmod(0o600)
-    writes: list[int] = []
-
-    class Sink:
-        def __init__(self) -> None:
-            self.data = bytearray()
-
-        def write(self, chunk: bytes) -> int:
-            writes.append(len(chunk))
-            self.data += chunk
-            return len(chunk)
-
-    sink = Sink()
+    sink = RecordingSink()
     with closing(connect(lab_user.host(sudo_password=lab_user.password))) as c:
         c.fetch(str(folder / "engine.backup"), sink, sudo=True)
         with pytest.raises(FileNotFoundError):
-            c.fetch(str(folder / "missing"), Sink(), sudo=True)
+            c.fetch(str(folder / "missing"), RecordingSink(), sudo=True)
     assert bytes(sink.data) == data
-    assert len(writes) > 3 and max(writes) <= 65536  # the channel's pieces, never the file
+    # the channel's pieces, never the whole file at once
+    assert len(sink.writes) > 3 and max(sink.writes) <= 65536
 
 
 def test_put_applies_a_given_mode(conn: SSHConnection, tmp_path: Path) -> None:
