@@ -37,6 +37,8 @@ class Daemon:
 
     :param ready: returns True once the server answers (e.g. its port accepts).
     :param cwd: working folder of the server (default: the caller's).
+    :param term_every: while a stop waits, SIGTERM is sent again every so many seconds
+        (None: once), for servers that can miss the first one (see ``imageio_unit``).
 
     The server is spawned with ``posix_spawn`` in a new session (no Python object keeps
     it: it is meant to outlive the call that started it), stdin from /dev/null, stdout and
@@ -51,6 +53,7 @@ class Daemon:
     env: Mapping[str, str] | None = None
     cwd: Path | None = None
     start_timeout: float = 20.0
+    term_every: float | None = None
 
     def pid(self) -> int | None:
         """The running daemon's pid, or None (stale pid files are ignored).
@@ -119,10 +122,15 @@ class Daemon:
             self.pidfile.unlink(missing_ok=True)
             return False
         _signal_group(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
+        now = time.monotonic()
+        deadline = now + timeout
+        again = None if self.term_every is None else now + self.term_every
         while pid_alive(pid) and time.monotonic() < deadline:
             _reap(pid)
             time.sleep(0.05)
+            if again is not None and self.term_every is not None and time.monotonic() >= again:
+                _signal_group(pid, signal.SIGTERM)
+                again += self.term_every
         if pid_alive(pid):
             _signal_group(pid, signal.SIGKILL)
             while pid_alive(pid):

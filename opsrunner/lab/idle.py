@@ -5,11 +5,11 @@ or down (ovirt-engine-dwhd, ovirt-engine-notifier, vdsmd), or only an HTTP answe
 
 from __future__ import annotations
 
-import signal
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import FrameType
+
+from opsrunner.lab.stop_signals import stop_event, wait_for
 
 
 class _Health(BaseHTTPRequestHandler):
@@ -26,19 +26,13 @@ class _Health(BaseHTTPRequestHandler):
 
 
 def main(argv: list[str]) -> int:
-    stop = threading.Event()
-
-    def on_term(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, on_term)
+    stop = stop_event()
     server = None
     if len(argv) >= 3:
         server = ThreadingHTTPServer((argv[1], int(argv[2])), _Health)
         threading.Thread(target=server.serve_forever, daemon=True).start()
     print(f"{argv[0]} started", flush=True)
-    stop.wait()
+    wait_for(stop)
     if server is not None:
         server.shutdown()
     print(f"{argv[0]} stopped", flush=True)

@@ -6,12 +6,12 @@ Generic over ``socketserver``, so a server class imported from a sysroot copy of
 
 from __future__ import annotations
 
-import signal
 import socketserver
 import ssl
 import threading
 from pathlib import Path
-from types import FrameType
+
+from opsrunner.lab.stop_signals import stop_event, wait_for
 
 _POLL_INTERVAL = 0.1  # how soon serve_forever notices a shutdown (seconds)
 
@@ -32,18 +32,12 @@ def serve_tls(server: socketserver.TCPServer, context: ssl.SSLContext, banner: s
     """
     server.socket = context.wrap_socket(server.socket, server_side=True,
                                         do_handshake_on_connect=False)
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_event()
     thread = threading.Thread(target=server.serve_forever, args=(_POLL_INTERVAL,), name="serve",
                               daemon=True)
     thread.start()
     print(banner, flush=True)
-    stop.wait()
+    wait_for(stop)
     server.shutdown()
     server.server_close()
     print("stopped", flush=True)

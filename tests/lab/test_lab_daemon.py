@@ -53,6 +53,34 @@ def test_stale_or_recycled_pid_is_not_ours(tmp_path):
         other.wait()
 
 
+# Counts SIGTERMs and ends only at the second, like imageio when its first one is missed.
+_DEAF_ONCE = """
+import signal, sys, time
+seen = []
+def term(signo, frame):
+    seen.append(signo)
+    print(f"term {len(seen)}", flush=True)
+    if len(seen) == 2:
+        sys.exit(0)
+signal.signal(signal.SIGTERM, term)
+print("ready", flush=True)
+while True:
+    time.sleep(0.05)
+"""
+
+
+@pytest.mark.parametrize("term_every", [None, 0.2])
+def test_a_stop_repeats_sigterm_only_when_asked(tmp_path, term_every):
+    log = tmp_path / "deaf.log"
+    daemon = Daemon("deaf", [sys.executable, "-c", _DEAF_ONCE], tmp_path / "deaf.pid", log,
+                    ready=lambda: "ready" in log.read_text(), term_every=term_every)
+    daemon.start()
+    assert daemon.stop(timeout=1) is True
+    # once: the second SIGTERM never comes and the stop ends with SIGKILL at its timeout
+    assert log.read_text().splitlines()[1:] == (["term 1", "term 2"] if term_every else
+                                                ["term 1"])
+
+
 def test_failing_start_reports_log_tail(tmp_path):
     daemon = Daemon("broken", [sys.executable, "-c", "import sys; print('bad config line 3');"
                                " sys.exit(1)"], tmp_path / "b.pid", tmp_path / "b.log",

@@ -8,13 +8,11 @@ admin password in ``<lab>/secrets/engine-admin-password``.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import threading
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import FrameType
 
 from opsrunner.lab.engine_api.app import EngineApp, Request, Response
 from opsrunner.lab.engine_api.lab_internal import ensure_internal_token, internal_token_file
@@ -25,6 +23,7 @@ from opsrunner.lab.engine_api.store import Store
 from opsrunner.lab.engine_api.xmlcodec import XML_TYPE, to_xml
 from opsrunner.lab.guest_disk import LabGuestDisk
 from opsrunner.lab.layout import ENGINE_PORTS, LabLayout
+from opsrunner.lab.stop_signals import stop_event, wait_for
 
 ADMIN_PASSWORD_FILE = "engine-admin-password"
 STATE_FILE = "state.json"
@@ -129,18 +128,12 @@ def main(argv: list[str]) -> int:
     layout = LabLayout.load(options.lab)
     address = options.address or layout.engine_address
     server = EngineApiServer((address, options.port), engine_app(layout, options.token_ttl))
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_event()
     thread = threading.Thread(target=server.serve_forever, args=(0.1,), daemon=True)
     thread.start()
     print(f"ovirt-engine (lab API simulator) on http://{address}:{options.port}/ovirt-engine/",
           flush=True)
-    stop.wait()
+    wait_for(stop)
     server.shutdown()
     server.server_close()
     print("stopped", flush=True)
