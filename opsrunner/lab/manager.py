@@ -45,9 +45,11 @@ def require_root() -> None:
 
 
 def sshd_of(layout: LabLayout, host: LabHost) -> SshdHost:
-    """The host's sshd (state in ``hosts/<name>/sshd``, lab tools first on PATH)."""
+    """The host's sshd (state in ``hosts/<name>/sshd``, lab tools first on PATH, root's
+    home the sysroot's ``/root``)."""
     return SshdHost(layout.host_dir(host.name), "sshd", host.address, host.port,
-                    path_prefix=str(layout.bin_dir(host.name)))
+                    path_prefix=str(layout.bin_dir(host.name)),
+                    home=str(layout.sysroot(host.name) / "root"))
 
 
 def sshd_daemon(layout: LabLayout, host: LabHost) -> Daemon:

@@ -42,18 +42,24 @@ class SshdHost:
 
     :param path_prefix: when given, sessions get ``PATH=prefix:/usr/sbin:/usr/bin:/sbin:/bin``
         (lab tools first).
+    :param home: when given, sessions get ``HOME=home``. bash started by sshd reads
+        ``$HOME/.bashrc`` even to run one command, and without this that is the control
+        machine's own (here: ``pyenv init``, 90 ms of every command); a lab host's home is
+        its sysroot's ``/root``.
     :param die_with_parent: sshd gets SIGTERM when the thread that started it dies (for test
         fixtures: a killed test run leaves no server behind).
     """
 
     def __init__(self, folder: Path, name: str, address: str, port: int, *,
-                 path_prefix: str | None = None, start_timeout: float = 10.0,
+                 path_prefix: str | None = None, home: str | None = None,
+                 start_timeout: float = 10.0,
                  die_with_parent: bool = False) -> None:
         self.name = name
         self.address = address
         self.port = port
         self.folder = folder / name
         self.path_prefix = path_prefix
+        self.home = home
         self.start_timeout = start_timeout
         self.die_with_parent = die_with_parent
         self.config_path = self.folder / "sshd_config"
@@ -189,8 +195,11 @@ class SshdHost:
             "Subsystem sftp internal-sftp",
             "LogLevel ERROR",
         ]
-        if self.path_prefix:
-            lines.append(f"SetEnv PATH={self.path_prefix}:{_SYSTEM_PATH}")
+        # One SetEnv line: a later one (even in a Match block) would replace it, not add to it.
+        env = [f"PATH={self.path_prefix}:{_SYSTEM_PATH}"] if self.path_prefix else []
+        env += [f"HOME={self.home}"] if self.home else []
+        if env:
+            lines.append("SetEnv " + " ".join(env))
         return "\n".join(lines) + "\n"
 
     def _wait_for_banner(self) -> None:

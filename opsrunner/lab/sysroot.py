@@ -12,6 +12,7 @@ from pathlib import Path
 from opsrunner.lab.layout import LabLayout
 from opsrunner.lab.pki import LabCA
 from opsrunner.lab.sysroot_engine import build_engine
+from opsrunner.lab.sysroot_files import ensure_dir
 from opsrunner.lab.sysroot_guest import build_guest
 from opsrunner.lab.sysroot_kvm import build_kvm
 
@@ -33,6 +34,7 @@ def build_sysroots(layout: LabLayout) -> dict[str, Path]:
         else:
             roots[host.name] = build_guest(layout.sysroot(host.name), host.name,
                                            guest_release(host.name))
+        ensure_dir(roots[host.name] / "root", 0o550)  # root's home, as on Oracle Linux
     return roots
 
 

@@ -55,6 +55,24 @@ def test_inventory_is_ready_and_hosts_answer_with_strict_host_keys(lab, tmp_path
                      "kvm2": "kvm2.lab.local", "ol8-vm1": "ol8-vm1.lab.local"}
 
 
+def test_sessions_have_the_sysroots_root_home_and_read_its_bashrc_only(lab, tmp_path):
+    """Not the control machine's /root/.bashrc (pyenv init: 90 ms on every lab command)."""
+    bashrc = lab.sysroot("kvm1") / "root/.bashrc"
+    bashrc.write_text("export LAB_BASHRC=kvm1\n")
+    try:
+        code, doc = run(lab, tmp_path, """
+            name: home
+            hosts: kvm1
+            steps:
+              - {name: home, task: command, with: {cmd: 'echo "$HOME $LAB_BASHRC"', read_only: true}}
+        """)
+    finally:
+        bashrc.unlink()
+    assert code == 0
+    assert doc["hosts"]["kvm1"]["steps"][0]["stdout"] == f"{lab.sysroot('kvm1')}/root kvm1\n"
+    assert (lab.sysroot("engine") / "root").stat().st_mode & 0o777 == 0o550
+
+
 def test_every_engine_service_goes_down_and_up_through_systemctl(lab, tmp_path):
     steps = []
     for name in ENGINE_SERVICES:
