@@ -31,12 +31,15 @@ def main() -> None:
         hosts = {}
         for i in range(count):
             address = f"127.0.0.{101 + i}"
-            server = SshdHost(state, f"h{i:03d}", address, free_port(address))
+            name = f"h{i:03d}"
+            root = state / "roots" / name / "etc"
+            root.mkdir(parents=True)
+            # the host's own home, as the lab's: not this machine's /root/.bashrc per command
+            server = SshdHost(state, name, address, free_port(address),
+                              home=str(root.parent / "root"))
             server.authorize(Path(f"{key}.pub").read_text())
             server.start()
             servers.append(server)
-            root = state / "roots" / server.name / "etc"
-            root.mkdir(parents=True)
             hosts[server.name] = {"hostname": address, "port": server.port,
                                   "data": {"sysroot": str(root.parent)}}
         known = state / "known_hosts"
