@@ -43,8 +43,12 @@ def _pub(key: Path) -> str:
     return key.with_name(key.name + ".pub").read_text()
 
 
-def _start(folder: Path, name: str, address: str, key: Path) -> SshdHost:
-    server = SshdHost(folder, name, address, free_port(address), die_with_parent=True)
+def _start(folder: Path, name: str, address: str, key: Path, *, own_home: bool = True) -> SshdHost:
+    """An sshd whose sessions have their own (empty) HOME unless ``own_home`` is False, so
+    bash does not run this machine's /root/.bashrc for every command."""
+    home = str(folder / name / "home") if own_home else None
+    server = SshdHost(folder, name, address, free_port(address), home=home,
+                      die_with_parent=True)
     server.authorize(_pub(key))
     server.start()
     return server
@@ -120,7 +124,8 @@ def lab_user(sshd_hosts: SshdLab) -> Iterator[LabUser]:
                         "--shell", "/bin/sh", name], check=True, capture_output=True)
         subprocess.run(["chpasswd"], input=f"{name}:{password}\n", text=True, check=True,
                        capture_output=True)
-        servers.append(_start(base, "userhost", "127.0.0.15", sshd_hosts.key))
+        # the user's sessions keep the home useradd gave it
+        servers.append(_start(base, "userhost", "127.0.0.15", sshd_hosts.key, own_home=False))
         known_hosts = base / "known_hosts"
         known_hosts.write_text(servers[0].known_hosts_line())
         user = LabUser(SshdLab(servers, sshd_hosts.key, known_hosts), name, password, sudoers)
