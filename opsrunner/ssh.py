@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import threading
 from collections.abc import Iterator, Mapping
 
@@ -69,16 +70,9 @@ class SSHConnection:
             sftp_put(self._sftp(), data, path, mode)
 
     def get(self, path: str, *, sudo: bool = False) -> bytes:
-        if sudo and self.user != "root":
-            raw = self._exec(SUDO_GET, env={"OPSRUNNER_PATH": path}, sudo=True)
-            check_sudo_helper(raw.rc, _text(raw.stderr), path)
-            return raw.stdout
-        try:
-            with self._sftp_errors(), self._sftp().open(path, "rb") as fh:
-                fh.prefetch()
-                return fh.read()
-        except FileNotFoundError:
-            raise FileNotFoundError(errno.ENOENT, "no such file", path) from None
+        buffer = io.BytesIO()
+        self.fetch(path, buffer, sudo=sudo)
+        return buffer.getvalue()
 
     def fetch(self, path: str, out: ByteSink, *, sudo: bool = False) -> None:
         """Streams over SFTP, or through sudo (a user other than root) from ``cat``'s output

@@ -8,6 +8,7 @@ The lab's daemons outlive the command that started them (``opsrunner lab up``, o
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import signal
 import time
@@ -122,15 +123,15 @@ class Daemon:
             self.pidfile.unlink(missing_ok=True)
             return False
         _signal_group(pid, signal.SIGTERM)
-        now = time.monotonic()
-        deadline = now + timeout
-        again = None if self.term_every is None else now + self.term_every
+        every = self.term_every or math.inf
+        deadline = time.monotonic() + timeout
+        again = time.monotonic() + every
         while pid_alive(pid) and time.monotonic() < deadline:
             _reap(pid)
             time.sleep(0.05)
-            if again is not None and self.term_every is not None and time.monotonic() >= again:
+            if time.monotonic() >= again:
                 _signal_group(pid, signal.SIGTERM)
-                again += self.term_every
+                again += every
         if pid_alive(pid):
             _signal_group(pid, signal.SIGKILL)
             while pid_alive(pid):

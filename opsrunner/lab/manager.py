@@ -141,15 +141,13 @@ def status(root: Path) -> list[ServiceState]:
     layout = LabLayout.load(root)
     rows = []
     for host in layout.hosts():
-        daemon = sshd_daemon(layout, host)
-        pid = daemon.pid()
-        vm_down = pid is None and host.role == "guest" and powered_off(layout, host.name)
-        rows.append(ServiceState(host.name, "sshd", host.address, {"ssh": host.port},
-                                 pid is not None, pid, vm_down))
         off = host.role == "guest" and powered_off(layout, host.name)
+        pid = sshd_daemon(layout, host).pid()
+        rows.append(ServiceState(host.name, "sshd", host.address, {"ssh": host.port},
+                                 pid is not None, pid, off and pid is None))
         for unit in host_units(layout, host.name).values():
             pid = unit.daemon.pid()
-            rows.append(ServiceState(host.name, unit.name, layout.host(host.name).address,
+            rows.append(ServiceState(host.name, unit.name, host.address,
                                      unit.ports, pid is not None, pid, off and pid is None))
     return rows
 

@@ -4,9 +4,7 @@ a host's sshd answers, a folder's whole state."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -21,8 +19,6 @@ from opsrunner.lab.engine_api.server import admin_password_file
 from opsrunner.lab.layout import LabLayout
 from opsrunner.lab.processes import pid_alive
 from opsrunner.lab.sshd import SshdHost
-
-Entry = tuple[int, int, int, bytes | str | None]
 
 
 @contextmanager
@@ -75,19 +71,3 @@ def answers(layout: LabLayout, name: str) -> bool:
     """Whether host ``name``'s sshd answers."""
     host = layout.host(name)
     return SshdHost(layout.host_dir(name), "sshd", host.address, host.port).answers()
-
-
-def tree_state(root: Path) -> dict[str, Entry]:
-    """Every entry of ``root`` (itself included): (st_mode, uid, gid, content or link target);
-    equal states mean nothing under ``root`` changed."""
-    state: dict[str, Entry] = {}
-    for path in [root, *sorted(root.rglob("*"))]:
-        info = path.lstat()
-        content: bytes | str | None = None
-        if stat.S_ISREG(info.st_mode):
-            content = path.read_bytes()
-        elif stat.S_ISLNK(info.st_mode):
-            content = os.readlink(path)
-        state[path.relative_to(root).as_posix()] = (info.st_mode, info.st_uid, info.st_gid,
-                                                    content)
-    return state

@@ -15,7 +15,8 @@ import ovirtsdk4 as sdk
 import ovirtsdk4.types as types
 import pytest
 from engine_actions_lab import ADMIN_NAME, assert_fault, descriptions, status_of, wait_for
-from lab_up import answers, engine_system, eventually, running_lab, tree_state
+from lab_up import answers, engine_system, eventually, running_lab
+from tree_state import tree_state
 
 from opsrunner.lab.engine_api.settings import write_timing
 from opsrunner.lab.guest_disk import archive_folder

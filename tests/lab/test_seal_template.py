@@ -18,8 +18,9 @@ from typing import Any
 import ovirtsdk4.types as types
 import pytest
 import yaml
-from lab_up import answers, eventually, running_lab, tree_state
+from lab_up import answers, eventually, running_lab
 from lab_up import engine_system as engine
+from tree_state import tree_state
 from workflow_lab import WORKFLOWS
 
 from opsrunner.lab.engine_api.settings import write_timing

@@ -11,6 +11,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from tree_state import tree_state
 
 from opsrunner.lab.guest_disk import (
     GuestDiskError,
@@ -20,23 +21,6 @@ from opsrunner.lab.guest_disk import (
     replace_tree,
 )
 from opsrunner.lab.layout import LabLayout
-
-Entry = tuple[int, int, int, bytes | str | None]
-
-
-def tree_state(root: Path) -> dict[str, Entry]:
-    """Every entry below and including ``root``: (st_mode, uid, gid, content or link target)."""
-    state: dict[str, Entry] = {}
-    for path in [root, *sorted(root.rglob("*"))]:
-        info = path.lstat()
-        content: bytes | str | None = None
-        if stat.S_ISREG(info.st_mode):
-            content = path.read_bytes()
-        elif stat.S_ISLNK(info.st_mode):
-            content = os.readlink(path)
-        state[path.relative_to(root).as_posix()] = (info.st_mode, info.st_uid, info.st_gid,
-                                                    content)
-    return state
 
 
 def mtimes(root: Path) -> dict[str, float]:
