@@ -17,8 +17,8 @@ from pathlib import Path
 import yaml
 
 from opsrunner.host import Host
-from opsrunner.lab.sshd import SshdHost, client_key, free_port
 from opsrunner.registry import ConnectOptions
+from opsrunner_lab.sshd import SshdHost, client_key, free_port
 
 
 def main() -> None:
@@ -72,7 +72,7 @@ def main() -> None:
 
 
 def per_command_floor(server: SshdHost, key: Path, known: Path) -> float:
-    from opsrunner.ssh import SSHConnection
+    from opsrunner.connection.ssh import SSHConnection
 
     conn = SSHConnection(Host("probe", server.address, server.port, "root", str(key),
                               known_hosts=str(known)), ConnectOptions())

@@ -16,25 +16,25 @@ from opsrunner.registry import ConnectOptions, Registry
 
 
 def ssh_connection(host: Host, options: ConnectOptions) -> Connection:
-    from opsrunner.ssh import SSHConnection
+    from opsrunner.connection.ssh import SSHConnection
 
     return SSHConnection(host, options)
 
 
 def local_connection(host: Host, options: ConnectOptions) -> Connection:
-    from opsrunner.local import LocalConnection
+    from opsrunner.connection.local import LocalConnection
 
     return LocalConnection(host)
 
 
 def simple_inventory(path: Path) -> Inventory | None:
-    from opsrunner.inventory_simple import load_simple
+    from opsrunner.inventory.simple import load_simple
 
     return load_simple(path)
 
 
 def ansible_inventory(path: Path) -> Inventory | None:
-    from opsrunner.inventory_ansible import load_ansible
+    from opsrunner.inventory.ansible import load_ansible
 
     return load_ansible(path)
 

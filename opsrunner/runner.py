@@ -22,13 +22,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from opsrunner.engine import EnginePool
-from opsrunner.events import Observers, RunObserver
 from opsrunner.host import Host
 from opsrunner.hoststate import HostSession, HostState
 from opsrunner.inventory import Inventory
-from opsrunner.journal import new_run_id
 from opsrunner.registry import ConnectOptions, Registry
 from opsrunner.report import RunReport, StepRecord
+from opsrunner.report.events import Observers, RunObserver
+from opsrunner.report.journal import new_run_id
 from opsrunner.secrets import Redactor
 from opsrunner.stepexec import ExecOptions, StepExecutor
 from opsrunner.workflow import Step, Workflow
@@ -232,7 +232,7 @@ def checks_context(hs: HostState, inventory: Mapping[str, Host] | None = None) -
     tasks would use (its ``engine_host`` or the inventory's one engine), so checks of any host
     can read the engine API.
     """
-    from opsrunner.engine_settings import URL_VAR, settings_for
+    from opsrunner.engine.settings import URL_VAR, settings_for
     from opsrunner.errors import UsageError
 
     try:

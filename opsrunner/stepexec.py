@@ -11,10 +11,10 @@ from typing import Any
 
 from opsrunner.engine import EnginePool
 from opsrunner.errors import HostConnectionError, StepTimeout, TaskFailed, UsageError
-from opsrunner.events import RunObserver
 from opsrunner.hoststate import HostState
 from opsrunner.registry import Registry
 from opsrunner.report import StepRecord
+from opsrunner.report.events import RunObserver
 from opsrunner.result import Result
 from opsrunner.secrets import Redactor
 from opsrunner.task import Task

@@ -24,9 +24,9 @@ from engine_api_lab import ApiLab, running_api
 from lab_up import running_lab
 from sshd_lab import LabUser, SshdLab
 
-from opsrunner.lab.layout import LabLayout
-from opsrunner.lab.processes import pid_alive
-from opsrunner.lab.sshd import SshdHost, client_key, free_port
+from opsrunner_lab.layout import LabLayout
+from opsrunner_lab.processes import pid_alive
+from opsrunner_lab.sshd import SshdHost, client_key, free_port
 
 ADDRESSES = ("127.0.0.11", "127.0.0.12", "127.0.0.13")
 

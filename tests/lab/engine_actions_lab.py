@@ -11,8 +11,8 @@ from typing import TypeVar
 import ovirtsdk4 as sdk
 import ovirtsdk4.types as types
 
-from opsrunner.lab.engine_api.settings import write_timing
-from opsrunner.lab.layout import LabLayout
+from opsrunner_lab.engine_api.settings import write_timing
+from opsrunner_lab.layout import LabLayout
 
 # Every transition takes a quarter of its default time (a host reaches maintenance in 0.5 s).
 SCALE = 0.25

@@ -16,10 +16,10 @@ from typing import Any
 
 import ovirtsdk4 as sdk
 
-from opsrunner.lab.engine_api.server import EngineApiServer, admin_password_file, engine_app
-from opsrunner.lab.engine_api.sso import DEFAULT_TOKEN_TTL
-from opsrunner.lab.layout import LabLayout
-from opsrunner.lab.sshd import free_port
+from opsrunner_lab.engine_api.server import EngineApiServer, admin_password_file, engine_app
+from opsrunner_lab.engine_api.sso import DEFAULT_TOKEN_TTL
+from opsrunner_lab.layout import LabLayout
+from opsrunner_lab.sshd import free_port
 
 ADMIN = "admin@internal"
 

@@ -18,17 +18,17 @@ from pathlib import Path
 
 from pg_lab import psql_tcp, require_postgres
 
-from opsrunner.lab.engine_db import DWH_DB, ENGINE_DB, DbConf, read_db_conf
-from opsrunner.lab.engine_tools import install_engine_tools
-from opsrunner.lab.imageio import install_imageio
-from opsrunner.lab.layout import ENGINE, LabLayout
-from opsrunner.lab.ovn_provider import install_ovn_provider
-from opsrunner.lab.postgres import install_db_tools, provision
-from opsrunner.lab.processes import child_pids, pid_alive
-from opsrunner.lab.sysroot import build_sysroots
-from opsrunner.lab.systemctl import Systemctl
-from opsrunner.lab.units import host_units
-from opsrunner.lab.websocket_proxy import install_websocket_proxy
+from opsrunner_lab.engine_db import DWH_DB, ENGINE_DB, DbConf, read_db_conf
+from opsrunner_lab.engine_tools import install_engine_tools
+from opsrunner_lab.imageio import install_imageio
+from opsrunner_lab.layout import ENGINE, LabLayout
+from opsrunner_lab.ovn_provider import install_ovn_provider
+from opsrunner_lab.postgres import install_db_tools, provision
+from opsrunner_lab.processes import child_pids, pid_alive
+from opsrunner_lab.sysroot import build_sysroots
+from opsrunner_lab.systemctl import Systemctl
+from opsrunner_lab.units import host_units
+from opsrunner_lab.websocket_proxy import install_websocket_proxy
 
 
 @dataclass

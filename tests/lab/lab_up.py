@@ -14,11 +14,11 @@ from typing import Any
 
 import ovirtsdk4 as sdk
 
-from opsrunner.lab import manager
-from opsrunner.lab.engine_api.server import admin_password_file
-from opsrunner.lab.layout import LabLayout
-from opsrunner.lab.processes import pid_alive
-from opsrunner.lab.sshd import SshdHost
+from opsrunner_lab import manager
+from opsrunner_lab.engine_api.server import admin_password_file
+from opsrunner_lab.layout import LabLayout
+from opsrunner_lab.processes import pid_alive
+from opsrunner_lab.sshd import SshdHost
 
 
 @contextmanager

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from opsrunner.lab.engine_db import PG_BIN_DIR, DbConf, pg_bin, pgpass_env
-from opsrunner.lab.layout import ENGINE, LabHost, LabLayout
-from opsrunner.lab.postgres import install_db_tools, postgresql_unit, provision
-from opsrunner.lab.processes import child_pids, pid_alive
-from opsrunner.lab.unit import Unit
+from opsrunner_lab.engine_db import PG_BIN_DIR, DbConf, pg_bin, pgpass_env
+from opsrunner_lab.layout import ENGINE, LabHost, LabLayout
+from opsrunner_lab.postgres import install_db_tools, postgresql_unit, provision
+from opsrunner_lab.processes import child_pids, pid_alive
+from opsrunner_lab.unit import Unit
 
 ENGINE_CONF = "etc/ovirt-engine/engine.conf.d/10-setup-database.conf"
 DWH_CONF = "etc/ovirt-engine-dwh/ovirt-engine-dwhd.conf.d/10-setup-database.conf"

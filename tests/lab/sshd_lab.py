@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from opsrunner.host import Host
-from opsrunner.lab.sshd import SshdHost
+from opsrunner_lab.sshd import SshdHost
 
 
 @dataclass

@@ -23,8 +23,8 @@ import pytest
 from pg_lab import query
 from workflow_lab import db_confs, markers, plant_dead_rows, run_workflow, services_down
 
-from opsrunner.lab.layout import ENGINE, LabLayout
-from opsrunner.lab.tools.faults import fault_path
+from opsrunner_lab.layout import ENGINE, LabLayout
+from opsrunner_lab.tools.faults import fault_path
 
 BACKUP_DIR = "/var/lib/ovirt-engine-backup"
 KEPT = f"kept by the backup {uuid.uuid4().hex[:8]}"

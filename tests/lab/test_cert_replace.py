@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from lab_up import running_lab
 from workflow_lab import RunOutcome, run_workflow
 
-from opsrunner.lab.layout import ENGINE, LabLayout
+from opsrunner_lab.layout import ENGINE, LabLayout
 
 FQDN = "engine.lab.local"
 PKI = "etc/pki/ovirt-engine"

@@ -21,12 +21,12 @@ from engine_actions_lab import assert_fault, descriptions, quick_layout, status_
 from engine_api_lab import ADMIN, ApiLab, running_api
 from test_engine_api_shapes import reference_paths, tag_paths
 
-from opsrunner.lab.engine_api.disks import disk_file
-from opsrunner.lab.imageio import imageio_unit, install_imageio
-from opsrunner.lab.layout import LabLayout
-from opsrunner.lab.processes import pid_alive
-from opsrunner.lab.sysroot import build_sysroots
-from opsrunner.lab.unit import Unit
+from opsrunner_lab.engine_api.disks import disk_file
+from opsrunner_lab.imageio import imageio_unit, install_imageio
+from opsrunner_lab.layout import LabLayout
+from opsrunner_lab.processes import pid_alive
+from opsrunner_lab.sysroot import build_sysroots
+from opsrunner_lab.unit import Unit
 
 PREFIX = "127.0.101."
 MIB = 1024 * 1024

@@ -20,7 +20,7 @@ from engine_actions_lab import (
 )
 from engine_api_lab import ADMIN, ApiLab, running_api
 
-from opsrunner.lab.layout import LabLayout
+from opsrunner_lab.layout import LabLayout
 
 PREFIX = "127.0.98."
 NO_HOST = ("The following Hosts have running VMs and cannot be switched to maintenance mode: "

@@ -24,10 +24,10 @@ from engine_actions_lab import (
 from engine_api_lab import ADMIN, ApiLab, RawResponse
 from test_engine_api_shapes import tag_paths
 
-from opsrunner.lab.engine_api.settings import write_timing
-from opsrunner.lab.engine_api.vm_nics import BAD_MAC, MULTICAST_MAC
-from opsrunner.lab.layout import LabLayout
-from opsrunner.lab.sysroot_guest import guest_mac
+from opsrunner_lab.engine_api.settings import write_timing
+from opsrunner_lab.engine_api.vm_nics import BAD_MAC, MULTICAST_MAC
+from opsrunner_lab.layout import LabLayout
+from opsrunner_lab.sysroot_guest import guest_mac
 
 PREFIX = "127.0.108."
 POOL_MAC = re.compile(r"^56:6f(:[0-9a-f]{2}){4}$")

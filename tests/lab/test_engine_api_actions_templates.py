@@ -24,7 +24,7 @@ from engine_actions_lab import (
 from engine_api_lab import ADMIN, ApiLab, running_api
 from test_engine_api_shapes import reference_paths, tag_paths
 
-from opsrunner.lab.layout import LabLayout
+from opsrunner_lab.layout import LabLayout
 
 PREFIX = "127.0.100."
 DURING_SNAPSHOT = ("The VM is performing an operation on a Snapshot. Please wait for the "

@@ -24,7 +24,7 @@ from engine_actions_lab import (
 )
 from engine_api_lab import ADMIN, ApiLab, running_api
 
-from opsrunner.lab.layout import LabLayout
+from opsrunner_lab.layout import LabLayout
 
 PREFIX = "127.0.99."
 GIB = 1024 ** 3

@@ -13,9 +13,9 @@ import ovirtsdk4.types as types
 import pytest
 from engine_api_lab import ADMIN, ApiLab, running_api
 
-from opsrunner.lab.engine_api.server import admin_password_file
-from opsrunner.lab.layout import LabLayout
-from opsrunner.lab.sysroot_guest import guest_mac
+from opsrunner_lab.engine_api.server import admin_password_file
+from opsrunner_lab.layout import LabLayout
+from opsrunner_lab.sysroot_guest import guest_mac
 
 PREFIX = "127.0.94."
 GIB = 1024 ** 3

@@ -16,7 +16,7 @@ import ovirtsdk4 as sdk
 import pytest
 from engine_api_lab import ADMIN, ApiLab, running_api
 
-from opsrunner.lab.layout import LabLayout
+from opsrunner_lab.layout import LabLayout
 
 REFERENCE = Path(os.environ.get("OPSRUNNER_OVIRT_API_REFERENCE", "/work/shared/reference"))
 XML_BODIES = REFERENCE / "ovirt-api-xml"

@@ -16,13 +16,13 @@ import ovirtsdk4 as sdk
 import ovirtsdk4.types as types
 import pytest
 
-from opsrunner.lab.engine_api.server import admin_password_file
-from opsrunner.lab.engine_api.unit import engine_api_unit
-from opsrunner.lab.httpd import httpd_unit
-from opsrunner.lab.layout import ENGINE_PORTS, LabLayout
-from opsrunner.lab.processes import pid_alive
-from opsrunner.lab.sysroot import build_sysroots
-from opsrunner.lab.unit import Unit
+from opsrunner_lab.engine_api.server import admin_password_file
+from opsrunner_lab.engine_api.unit import engine_api_unit
+from opsrunner_lab.httpd import httpd_unit
+from opsrunner_lab.layout import ENGINE_PORTS, LabLayout
+from opsrunner_lab.processes import pid_alive
+from opsrunner_lab.sysroot import build_sysroots
+from opsrunner_lab.unit import Unit
 
 PREFIX = "127.0.95."
 

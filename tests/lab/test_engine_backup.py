@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 from engine_lab import EngineLab, running_engine_lab
 
-from opsrunner.lab.engine_db import pg_bin
-from opsrunner.lab.engine_tools import install_engine_tools
-from opsrunner.lab.pg_cluster import PgCluster
-from opsrunner.lab.postgres import provision
-from opsrunner.lab.tools.faults import fault_path
+from opsrunner_lab.engine_db import pg_bin
+from opsrunner_lab.engine_tools import install_engine_tools
+from opsrunner_lab.pg_cluster import PgCluster
+from opsrunner_lab.postgres import provision
+from opsrunner_lab.tools.faults import fault_path
 
 PREFIX = "127.0.196."
 MEMBERS = ["config", "db/dwh_backup.db", "db/engine_backup.db", "files", "os_version", "version"]

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from engine_lab import EngineLab, running_engine_lab
 
-from opsrunner.lab.pg_cluster import PgCluster
-from opsrunner.lab.tools.faults import fault_path
+from opsrunner_lab.pg_cluster import PgCluster
+from opsrunner_lab.tools.faults import fault_path
 
 PREFIX = "127.0.197."
 STOPPED_BY_CLEANUP = ("ovirt-engine", "ovirt-engine-dwhd", "grafana-server", "ovirt-imageio",

@@ -24,19 +24,19 @@ import ovirtsdk4 as sdk
 import ovirtsdk4.types as types
 import pytest
 
-from opsrunner.engine_wait import GONE, wait_for_status
-from opsrunner.lab.engine_api.server import admin_password_file
-from opsrunner.lab.engine_api.settings import write_timing
-from opsrunner.lab.imageio import install_imageio
-from opsrunner.lab.lab_inventory import write_inventory
-from opsrunner.lab.layout import ENGINE, LabLayout
-from opsrunner.lab.processes import pid_alive
-from opsrunner.lab.sshd import client_key
-from opsrunner.lab.sysroot import build_sysroots
-from opsrunner.lab.unit import Unit
-from opsrunner.lab.units import host_units
-from opsrunner_plugins._engine_upload import checksum_record, incomplete_record
-from opsrunner_plugins._imageio import ImageioClient, ImageioError
+from opsrunner.engine.wait import GONE, wait_for_status
+from opsrunner_lab.engine_api.server import admin_password_file
+from opsrunner_lab.engine_api.settings import write_timing
+from opsrunner_lab.imageio import install_imageio
+from opsrunner_lab.lab_inventory import write_inventory
+from opsrunner_lab.layout import ENGINE, LabLayout
+from opsrunner_lab.processes import pid_alive
+from opsrunner_lab.sshd import client_key
+from opsrunner_lab.sysroot import build_sysroots
+from opsrunner_lab.unit import Unit
+from opsrunner_lab.units import host_units
+from opsrunner_plugins.engine.imageio import ImageioClient, ImageioError
+from opsrunner_plugins.engine.upload import checksum_record, incomplete_record
 
 PREFIX = "127.0.91."
 UNITS = ("ovirt-engine", "httpd", "ovirt-imageio")
@@ -468,7 +468,7 @@ def upload_workflow(tmp_path: Path, data: bytes, name: str, timeout: float | Non
 SLOW_UPLOAD = """
 import runpy, sys, time
 from pathlib import Path
-import opsrunner_plugins._imageio as imageio
+import opsrunner_plugins.engine.imageio as imageio
 progress, pause = Path(sys.argv.pop(1)), float(sys.argv.pop(1))
 imageio.CHUNK = 1024 * 1024
 put = imageio.ImageioClient._put

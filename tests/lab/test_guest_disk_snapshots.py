@@ -18,9 +18,9 @@ from engine_actions_lab import ADMIN_NAME, assert_fault, descriptions, status_of
 from lab_up import answers, engine_system, eventually, running_lab
 from tree_state import tree_state
 
-from opsrunner.lab.engine_api.settings import write_timing
-from opsrunner.lab.guest_disk import archive_folder
-from opsrunner.lab.layout import LabLayout
+from opsrunner_lab.engine_api.settings import write_timing
+from opsrunner_lab.guest_disk import archive_folder
+from opsrunner_lab.layout import LabLayout
 
 PREFIX = "127.0.110."
 GUEST = "ol8-vm1"

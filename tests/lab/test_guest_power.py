@@ -19,10 +19,10 @@ import pytest
 import yaml
 from lab_up import answers, engine_system, eventually, running_lab
 
-from opsrunner.lab import manager
-from opsrunner.lab.engine_api.lab_internal import internal_token_file
-from opsrunner.lab.engine_api.settings import write_timing
-from opsrunner.lab.layout import ENGINE_PORTS, LabLayout
+from opsrunner_lab import manager
+from opsrunner_lab.engine_api.lab_internal import internal_token_file
+from opsrunner_lab.engine_api.settings import write_timing
+from opsrunner_lab.layout import ENGINE_PORTS, LabLayout
 
 PREFIX = "127.0.104."
 GUESTS = ["ol8-vm1", "ol7-vm1", "ol6-vm1"]

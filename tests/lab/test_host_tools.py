@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from opsrunner.lab.host_tools import install_host_tools
-from opsrunner.lab.layout import ENGINE, GUEST, LabLayout
-from opsrunner.lab.pki import LabCA
-from opsrunner.lab.tools.jks import read_truststore
-from opsrunner.lab.tools.lab_host import SYSTEM_PATH
-from opsrunner.lab.tools.lab_packages import GUARD_MARK, MSI_PATHS
-from opsrunner.lab.tools.update_ca_trust import JAVA_CACERTS, TLS_BUNDLE
+from opsrunner_lab.host_tools import install_host_tools
+from opsrunner_lab.layout import ENGINE, GUEST, LabLayout
+from opsrunner_lab.pki import LabCA
+from opsrunner_lab.tools.jks import read_truststore
+from opsrunner_lab.tools.lab_host import SYSTEM_PATH
+from opsrunner_lab.tools.lab_packages import GUARD_MARK, MSI_PATHS
+from opsrunner_lab.tools.update_ca_trust import JAVA_CACERTS, TLS_BUNDLE
 
 SECTOR = 2048
 

@@ -17,10 +17,10 @@ import pytest
 from lab_up import running_lab
 from workflow_lab import WORKFLOWS, RunOutcome, run_workflow
 
-from opsrunner.lab.imageio import install_imageio
-from opsrunner.lab.layout import ENGINE, LabLayout
-from opsrunner.lab.systemctl import Systemctl
-from opsrunner.lab.vendor_copy import installed_package, stdlib_package
+from opsrunner_lab.imageio import install_imageio
+from opsrunner_lab.layout import ENGINE, LabLayout
+from opsrunner_lab.systemctl import Systemctl
+from opsrunner_lab.vendor_copy import installed_package, stdlib_package
 from opsrunner_plugins import hsts
 
 FILES = {"ovirt-imageio": hsts.IMAGEIO_HTTP, "ovirt-provider-ovn": hsts.OVN_SERVER,

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from opsrunner.lab.daemon import LabServerError, pid_alive
-from opsrunner.lab.httpd import httpd_unit
-from opsrunner.lab.layout import ENGINE, ENGINE_PORTS, LabHost, LabLayout
-from opsrunner.lab.sysroot import build_sysroots, lab_ca
-from opsrunner.lab.unit import Unit
+from opsrunner_lab.daemon import LabServerError, pid_alive
+from opsrunner_lab.httpd import httpd_unit
+from opsrunner_lab.layout import ENGINE, ENGINE_PORTS, LabHost, LabLayout
+from opsrunner_lab.sysroot import build_sysroots, lab_ca
+from opsrunner_lab.unit import Unit
 
 pytestmark = pytest.mark.lab
 

@@ -21,9 +21,9 @@ from vendor_lab import (
     template_lab,
 )
 
-from opsrunner.lab.daemon import LabServerError, pid_alive
-from opsrunner.lab.imageio import imageio_site_packages, imageio_unit, install_imageio
-from opsrunner.lab.unit import Unit
+from opsrunner_lab.daemon import LabServerError, pid_alive
+from opsrunner_lab.imageio import imageio_site_packages, imageio_unit, install_imageio
+from opsrunner_lab.unit import Unit
 
 pytestmark = pytest.mark.lab
 
@@ -145,6 +145,6 @@ def test_start_without_the_copy_says_to_install_it(tmp_path: Path) -> None:
     layout = IsolatedLayout(tmp_path, ADDRESS)
     unit = imageio_unit(layout)
     with pytest.raises(LabServerError, match="install the vendor copy first "
-                       r"\(opsrunner.lab.imageio.install_imageio"):
+                       r"\(opsrunner_lab.imageio.install_imageio"):
         unit.start()
     assert not unit.is_active()

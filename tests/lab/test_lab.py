@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from opsrunner.lab import manager
-from opsrunner.lab.layout import ENGINE, ENGINE_PORTS, LabLayout
+from opsrunner_lab import manager
+from opsrunner_lab.layout import ENGINE, ENGINE_PORTS, LabLayout
 
 ENGINE_SERVICES = ["postgresql", "httpd", "ovirt-engine", "ovirt-imageio", "ovirt-websocket-proxy",
                    "ovirt-provider-ovn", "ovirt-engine-dwhd", "ovirt-engine-notifier",

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from opsrunner.lab.daemon import Daemon, LabServerError, pid_alive, port_open, start_time
-from opsrunner.lab.layout import LabLayout
-from opsrunner.lab.systemctl import main as systemctl
+from opsrunner_lab.daemon import Daemon, LabServerError, pid_alive, port_open, start_time
+from opsrunner_lab.layout import LabLayout
+from opsrunner_lab.systemctl import main as systemctl
 
 
 def idle(tmp_path: Path, name: str = "svc", port: int | None = None) -> Daemon:
-    argv = [sys.executable, "-m", "opsrunner.lab.idle", name]
+    argv = [sys.executable, "-m", "opsrunner_lab.idle", name]
     ready = None
     if port:
         argv += ["127.0.0.1", str(port)]
@@ -91,7 +91,7 @@ def test_failing_start_reports_log_tail(tmp_path):
 
 
 def ctl(layout: LabLayout, host: str, *args: str) -> tuple[int, str, str]:
-    proc = subprocess.run([sys.executable, "-m", "opsrunner.lab.systemctl", "--lab",
+    proc = subprocess.run([sys.executable, "-m", "opsrunner_lab.systemctl", "--lab",
                            str(layout.root), "--host", host, *args],
                           capture_output=True, text=True, timeout=60)
     return proc.returncode, proc.stdout, proc.stderr

@@ -14,13 +14,13 @@ import pytest
 from lab_up import engine_system as system
 from lab_up import eventually, running_lab
 
-from opsrunner.lab import manager
-from opsrunner.lab.engine_api.server import state_file
-from opsrunner.lab.engine_api.settings import write_timing
-from opsrunner.lab.engine_api.unit import NAME as ENGINE_UNIT
-from opsrunner.lab.guest_power import powered_off
-from opsrunner.lab.layout import ENGINE, LabLayout
-from opsrunner.lab.units import host_units
+from opsrunner_lab import manager
+from opsrunner_lab.engine_api.server import state_file
+from opsrunner_lab.engine_api.settings import write_timing
+from opsrunner_lab.engine_api.unit import NAME as ENGINE_UNIT
+from opsrunner_lab.guest_power import powered_off
+from opsrunner_lab.layout import ENGINE, LabLayout
+from opsrunner_lab.units import host_units
 
 PREFIX = "127.0.107."
 

@@ -21,9 +21,9 @@ from vendor_lab import (
     template_lab,
 )
 
-from opsrunner.lab.daemon import LabServerError, pid_alive
-from opsrunner.lab.ovn_provider import install_ovn_provider, ovn_provider_unit, ovn_stdlib
-from opsrunner.lab.unit import Unit
+from opsrunner_lab.daemon import LabServerError, pid_alive
+from opsrunner_lab.ovn_provider import install_ovn_provider, ovn_provider_unit, ovn_stdlib
+from opsrunner_lab.unit import Unit
 
 pytestmark = pytest.mark.lab
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from pg_lab import PgLab, PgTestLayout, psql_tcp, query, require_postgres, running_pg_lab
 
-from opsrunner.lab.daemon import LabServerError
-from opsrunner.lab.engine_db import DWH_DB, ENGINE_DB, DbConf, pg_bin
-from opsrunner.lab.pg_cluster import PgCluster
-from opsrunner.lab.postgres import postgresql_unit, provision, seeded_stamp
-from opsrunner.lab.processes import pid_alive
+from opsrunner_lab.daemon import LabServerError
+from opsrunner_lab.engine_db import DWH_DB, ENGINE_DB, DbConf, pg_bin
+from opsrunner_lab.pg_cluster import PgCluster
+from opsrunner_lab.postgres import postgresql_unit, provision, seeded_stamp
+from opsrunner_lab.processes import pid_alive
 
 ADDRESS = "127.0.84.2"
 

@@ -15,9 +15,9 @@ import pytest
 from lab_up import running_lab
 from workflow_lab import run_workflow
 
-from opsrunner.lab.engine_api.server import admin_password_file
-from opsrunner.lab.layout import ENGINE, LabLayout
-from opsrunner_plugins._engine_upload import checksum_record
+from opsrunner_lab.engine_api.server import admin_password_file
+from opsrunner_lab.layout import ENGINE, LabLayout
+from opsrunner_plugins.engine.upload import checksum_record
 from opsrunner_plugins.qemu_ga_iso import BUILD_DIR, ISO_NAME, MSIS
 
 VM = "ol8-vm1"

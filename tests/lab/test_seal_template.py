@@ -23,12 +23,12 @@ from lab_up import engine_system as engine
 from tree_state import tree_state
 from workflow_lab import WORKFLOWS
 
-from opsrunner.lab.engine_api.settings import write_timing
-from opsrunner.lab.layout import LabLayout
-from opsrunner.lab.sysroot_guest import guest_mac
-from opsrunner.lab.tools.faults import fault_path
-from opsrunner.lab.tools.rpmdb import is_installed
-from opsrunner.lab.units import host_units
+from opsrunner_lab.engine_api.settings import write_timing
+from opsrunner_lab.layout import LabLayout
+from opsrunner_lab.sysroot_guest import guest_mac
+from opsrunner_lab.tools.faults import fault_path
+from opsrunner_lab.tools.rpmdb import is_installed
+from opsrunner_lab.units import host_units
 
 GUESTS = ["ol8-vm1", "ol8-vm2", "ol8-vm3", "ol8-vm4", "ol7-vm1", "ol6-vm1", "ol9-vm1"]
 PASSWORD = "Tmpl-r00t-Secret"

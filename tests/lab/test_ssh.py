@@ -14,10 +14,10 @@ import pytest
 from sshd_lab import LabUser, SshdLab
 
 from opsrunner.connection import FETCH_CHUNK, Connection
+from opsrunner.connection.ssh import SSHConnection
 from opsrunner.host import Host
 from opsrunner.registry import ConnectOptions
 from opsrunner.result import CommandResult
-from opsrunner.ssh import SSHConnection
 
 pytestmark = pytest.mark.lab
 

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from sshd_lab import SshdLab
 
+from opsrunner.connection.ssh import SSHConnection
 from opsrunner.errors import HostConnectionError, HostKeyError
 from opsrunner.host import Host
-from opsrunner.inventory_simple import load_simple
-from opsrunner.lab.sshd import free_port
+from opsrunner.inventory.simple import load_simple
 from opsrunner.registry import ConnectOptions
-from opsrunner.ssh import SSHConnection
+from opsrunner_lab.sshd import free_port
 
 pytestmark = pytest.mark.lab
 

@@ -14,11 +14,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.verification import PolicyBuilder, Store
 
-from opsrunner.lab.layout import LabLayout
-from opsrunner.lab.shell_conf import read_shell_conf
-from opsrunner.lab.sysroot import build_sysroots, guest_release
-from opsrunner.lab.sysroot_engine import DWH_DB_CONF, ENGINE_DB_CONF, ENGINE_DWH_DB_CONF
-from opsrunner.lab.sysroot_guest import build_guest, guest_mac
+from opsrunner_lab.layout import LabLayout
+from opsrunner_lab.shell_conf import read_shell_conf
+from opsrunner_lab.sysroot import build_sysroots, guest_release
+from opsrunner_lab.sysroot_engine import DWH_DB_CONF, ENGINE_DB_CONF, ENGINE_DWH_DB_CONF
+from opsrunner_lab.sysroot_guest import build_guest, guest_mac
 
 pytestmark = pytest.mark.lab
 

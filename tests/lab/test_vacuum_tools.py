@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from pg_lab import PgLab, query, running_pg_lab
 
-from opsrunner.lab.postgres import install_db_tools
-from opsrunner.lab.tools.common import DWH_VACUUM, ENGINE_PSQL, ENGINE_VACUUM
+from opsrunner_lab.postgres import install_db_tools
+from opsrunner_lab.tools.common import DWH_VACUUM, ENGINE_PSQL, ENGINE_VACUUM
 
 ADDRESS = "127.0.84.3"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from workflow_lab import db_confs, plant_dead_rows, run_workflow, services_down
 
-from opsrunner.lab.layout import ENGINE, LabLayout
+from opsrunner_lab.layout import ENGINE, LabLayout
 
 SERVICES = "ovirt-engine, ovirt-engine-dwhd, grafana-server"
 ENGINE_VACUUM = "usr/share/ovirt-engine/bin/engine-vacuum.sh"

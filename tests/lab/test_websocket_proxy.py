@@ -20,12 +20,12 @@ from vendor_lab import (
     template_lab,
 )
 
-from opsrunner.lab.daemon import LabServerError, pid_alive
-from opsrunner.lab.layout import ENGINE
-from opsrunner.lab.pki import write_pem
-from opsrunner.lab.sysroot import lab_ca
-from opsrunner.lab.unit import Unit
-from opsrunner.lab.websocket_proxy import (
+from opsrunner_lab.daemon import LabServerError, pid_alive
+from opsrunner_lab.layout import ENGINE
+from opsrunner_lab.pki import write_pem
+from opsrunner_lab.sysroot import lab_ca
+from opsrunner_lab.unit import Unit
+from opsrunner_lab.websocket_proxy import (
     install_websocket_proxy,
     webob_site_packages,
     websocket_proxy_unit,

@@ -16,11 +16,11 @@ import ssl
 from collections.abc import Iterator
 from pathlib import Path
 
-from opsrunner.lab.daemon import pid_alive
-from opsrunner.lab.layout import ENGINE, LabHost, LabLayout
-from opsrunner.lab.sysroot import build_sysroots
-from opsrunner.lab.sysroot_engine import PKI
-from opsrunner.lab.unit import Unit
+from opsrunner_lab.daemon import pid_alive
+from opsrunner_lab.layout import ENGINE, LabHost, LabLayout
+from opsrunner_lab.sysroot import build_sysroots
+from opsrunner_lab.sysroot_engine import PKI
+from opsrunner_lab.unit import Unit
 
 ENGINE_NAME = "engine.lab.local"  # the DNS name in the engine's certificates
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from pg_lab import query
 
-from opsrunner.lab import manager
-from opsrunner.lab.engine_db import DWH_DB, ENGINE_DB, DbConf, read_db_conf
-from opsrunner.lab.layout import ENGINE, LabLayout
+from opsrunner_lab import manager
+from opsrunner_lab.engine_db import DWH_DB, ENGINE_DB, DbConf, read_db_conf
+from opsrunner_lab.layout import ENGINE, LabLayout
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
 DEAD_ROW_NOTE = "opsrunner test dead row"

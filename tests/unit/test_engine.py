@@ -14,19 +14,19 @@ import ovirtsdk4 as sdk
 import ovirtsdk4.types as types
 import pytest
 
+from opsrunner.connection.local import LocalConnection
 from opsrunner.engine import EnginePool, EngineSession, not_found_message
-from opsrunner.engine_errors import (
+from opsrunner.engine.errors import (
     EngineCheckModeError,
     EngineError,
     EngineTimeout,
     engine_errors,
     sdk_error_message,
 )
-from opsrunner.engine_settings import EngineSettings, settings_for, settings_from_vars
-from opsrunner.engine_wait import GONE, wait_for_status
+from opsrunner.engine.settings import EngineSettings, settings_for, settings_from_vars
+from opsrunner.engine.wait import GONE, wait_for_status
 from opsrunner.errors import TaskFailed, UsageError
 from opsrunner.host import Host
-from opsrunner.local import LocalConnection
 from opsrunner.secrets import Redactor
 from opsrunner.task import Task
 
@@ -351,9 +351,9 @@ def test_the_sdk_is_imported_only_when_the_engine_is_used(tmp_path: Path) -> Non
         from opsrunner.engine import EnginePool
         from opsrunner.host import Host
         from opsrunner.task import Task
-        import opsrunner_plugins.engine_tasks
+        import opsrunner_plugins.engine
         r = CliRunner().invoke(main, ["plugins"])
-        names = sorted(opsrunner_plugins.engine_tasks.TASKS)
+        names = sorted(opsrunner_plugins.engine.TASKS)
         assert r.exit_code == 0 and all(n in r.output for n in names), r.output
         assert names == ["engine.event", "engine.host_activate", "engine.host_maintenance",
                          "engine.snapshot", "engine.template_from_vm", "engine.upload_iso",

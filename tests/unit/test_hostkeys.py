@@ -11,14 +11,14 @@ from pathlib import Path
 import paramiko
 import pytest
 
-from opsrunner.errors import HostKeyError
-from opsrunner.hostkeys import (
+from opsrunner.connection.ssh.hostkeys import (
     KnownHosts,
     KnownHostsPolicy,
     describe_key,
     known_hosts_name,
     read_known_hosts,
 )
+from opsrunner.errors import HostKeyError
 
 NAME = "[127.0.0.11]:2222"
 

@@ -8,7 +8,7 @@ import pytest
 from opsrunner.errors import InventoryError
 from opsrunner.host import Host
 from opsrunner.inventory import Group, Inventory
-from opsrunner.inventory_ansible import load_ansible
+from opsrunner.inventory.ansible import load_ansible
 from opsrunner.secrets import MASK
 
 ESTATE = """\

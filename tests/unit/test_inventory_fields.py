@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from opsrunner import inventory_fields as check
 from opsrunner.errors import InventoryError, Location
+from opsrunner.inventory import fields as check
 from opsrunner.yamlsrc import Place, parse_yaml
 
 HERE = Location("f.yaml", 2, 5)

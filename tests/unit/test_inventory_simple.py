@@ -8,7 +8,7 @@ import pytest
 from opsrunner.errors import InventoryError
 from opsrunner.host import Host
 from opsrunner.inventory import Group, Inventory
-from opsrunner.inventory_simple import load_simple
+from opsrunner.inventory.simple import load_simple
 from opsrunner.secrets import MASK
 
 

@@ -19,7 +19,7 @@ from cryptography.x509.verification import (
     VerificationError,
 )
 
-from opsrunner.lab.pki import CA_COMMON_NAME, LabCA, write_pem
+from opsrunner_lab.pki import CA_COMMON_NAME, LabCA, write_pem
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from opsrunner.errors import UsageError
-from opsrunner.limit import And, Limit, Name, Not, Or, match, parse_limit
+from opsrunner.inventory.patterns import And, Limit, Name, Not, Or, match, parse_limit
 
 # host -> every group it belongs to (ancestors included), in inventory order
 MEMBERSHIP = {

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from opsrunner.connection import Connection
+from opsrunner.connection.local import LocalConnection
 from opsrunner.host import Host
-from opsrunner.local import LocalConnection
 from opsrunner.result import CommandResult
 
 

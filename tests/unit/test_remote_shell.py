@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from opsrunner import remote_shell
+from opsrunner.connection import remote_shell
 
 
 def run_wrapped(command: str, env: dict[str, str] | None = None,

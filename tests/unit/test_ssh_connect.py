@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from opsrunner.connection.ssh import SSHConnection
 from opsrunner.errors import HostConnectionError
 from opsrunner.host import Host
 from opsrunner.registry import ConnectOptions
-from opsrunner.ssh import SSHConnection
 
 
 def host(**fields: object) -> Host:
@@ -66,7 +66,7 @@ def test_key_problems_are_found_before_connecting(tmp_path: Path) -> None:
 
 
 def test_importing_the_core_does_not_import_paramiko() -> None:
-    code = ("import sys, opsrunner, opsrunner.builtins, opsrunner.local, opsrunner.registry; "
+    code = ("import sys, opsrunner, opsrunner.builtins, opsrunner.connection.local, opsrunner.registry; "
             "print('paramiko' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)

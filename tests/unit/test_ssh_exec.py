@@ -11,8 +11,8 @@ import subprocess
 import threading
 from pathlib import Path
 
-from opsrunner import remote_shell
-from opsrunner.ssh_exec import ChannelCommand, remote_line
+from opsrunner.connection import remote_shell
+from opsrunner.connection.ssh.channel import ChannelCommand, remote_line
 
 TAG = "opsrunner-0123456789abcdef"
 

@@ -11,7 +11,7 @@ import pytest
 
 from opsrunner import Host, HostConnectionError, Task
 from opsrunner.connection import FETCH_CHUNK, ByteSink
-from opsrunner.local import LocalConnection
+from opsrunner.connection.local import LocalConnection
 
 
 def _task(connection: Any) -> Task:

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from opsrunner_plugins import hsts
-from opsrunner_plugins._hsts_patches import HeaderlistAppend, ImageioHeaders, SendResponseHeader
-from opsrunner_plugins._pypatch import PyPatch
+from opsrunner_plugins.hsts.patches import HeaderlistAppend, ImageioHeaders, SendResponseHeader
+from opsrunner_plugins.hsts.pypatch import PyPatch
 
 SERVICES = {  # service -> default port
     "httpd": 443, "ovirt-imageio": 54323, "ovirt-provider-ovn": 35357,

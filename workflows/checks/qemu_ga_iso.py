@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from opsrunner_plugins._engine_upload import checksum_record
+from opsrunner_plugins.engine.upload import checksum_record
 from opsrunner_plugins.qemu_ga_iso import BUILD_DIR, ISO_NAME
 
 

@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 
-from opsrunner_plugins._cloud_init import differences, parse_settings
-from opsrunner_plugins._seal_guest import (
+from opsrunner_plugins.seal_template.cloud_init import differences, parse_settings
+from opsrunner_plugins.seal_template.guest import (
     IFCFG_FILES,
     KEYFILES,
     OL6_HOSTNAME,

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from opsrunner_plugins._seal_guest import OL6_HOSTNAME
-from opsrunner_plugins._unseal import snapshot_description
+from opsrunner_plugins.seal_template.guest import OL6_HOSTNAME
+from opsrunner_plugins.seal_template.unseal import snapshot_description
 
 
 def _vm(hostvars: dict[str, Any]) -> str:

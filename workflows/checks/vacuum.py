@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from opsrunner_plugins._engine_db import SIZE_QUERY, parse_sizes
+from opsrunner_plugins.vacuum.db import SIZE_QUERY, parse_sizes
 
 RECORD = "/var/lib/opsrunner/vacuum-last.json"
 ENGINE_PSQL = "/usr/share/ovirt-engine/dbscripts/engine-psql.sh"

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from opsrunner.lab.tools import backup_archive as archive
-from opsrunner.lab.tools.backup_files import backup_files, backup_paths, restore_files
-from opsrunner.lab.tools.backup_options import BackupOptions, DumpOptions
-from opsrunner.lab.tools.common import ToolError
+from opsrunner_lab.tools import backup_archive as archive
+from opsrunner_lab.tools.backup_files import backup_files, backup_paths, restore_files
+from opsrunner_lab.tools.backup_options import BackupOptions, DumpOptions
+from opsrunner_lab.tools.common import ToolError
 
 
 def backup_folder(folder: Path) -> Path:

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from opsrunner.lab import host_tools
-from opsrunner.lab.layout import ENGINE, GUEST, LabLayout
-from opsrunner.lab.tools import dnf, lab_packages
-from opsrunner.lab.tools.dnf import CommandLineError, parse_args
-from opsrunner.lab.tools.lab_packages import CATALOGUE, GUARD_MARK, MSI_MAGIC, MSI_PATHS, Command
-from opsrunner.lab.tools.rpmdb import STATE
+from opsrunner_lab import host_tools
+from opsrunner_lab.layout import ENGINE, GUEST, LabLayout
+from opsrunner_lab.tools import dnf, lab_packages
+from opsrunner_lab.tools.dnf import CommandLineError, parse_args
+from opsrunner_lab.tools.lab_packages import CATALOGUE, GUARD_MARK, MSI_MAGIC, MSI_PATHS, Command
+from opsrunner_lab.tools.rpmdb import STATE
 
 QGA = "qemu-ga-win-104.0.2-1.el8.noarch"
 Run = Callable[..., tuple[int, str, str]]

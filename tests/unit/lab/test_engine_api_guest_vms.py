@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 
-from opsrunner.lab.daemon import LabServerError
-from opsrunner.lab.engine_api.lab_internal import LabInternal, request_guest_vms
-from opsrunner.lab.engine_api.seed import GuestVm, add_guest_vms, seed_estate
-from opsrunner.lab.engine_api.server import engine_app, state_file
-from opsrunner.lab.engine_api.settings import EngineSettings
-from opsrunner.lab.engine_api.store import Store
-from opsrunner.lab.guest_power import POWERED_OFF
-from opsrunner.lab.layout import LabLayout
-from opsrunner.lab.sysroot_guest import guest_mac
+from opsrunner_lab.daemon import LabServerError
+from opsrunner_lab.engine_api.lab_internal import LabInternal, request_guest_vms
+from opsrunner_lab.engine_api.seed import GuestVm, add_guest_vms, seed_estate
+from opsrunner_lab.engine_api.server import engine_app, state_file
+from opsrunner_lab.engine_api.settings import EngineSettings
+from opsrunner_lab.engine_api.store import Store
+from opsrunner_lab.guest_power import POWERED_OFF
+from opsrunner_lab.layout import LabLayout
+from opsrunner_lab.sysroot_guest import guest_mac
 
 PREFIX = "127.0.99."
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from opsrunner.lab.engine_api.lab_internal import LabInternal, ensure_internal_token
-from opsrunner.lab.engine_api.seed import seed_estate
-from opsrunner.lab.engine_api.settings import EngineSettings
-from opsrunner.lab.engine_api.store import Store
-from opsrunner.lab.layout import LabLayout
+from opsrunner_lab.engine_api.lab_internal import LabInternal, ensure_internal_token
+from opsrunner_lab.engine_api.seed import seed_estate
+from opsrunner_lab.engine_api.settings import EngineSettings
+from opsrunner_lab.engine_api.store import Store
+from opsrunner_lab.layout import LabLayout
 
 
 class Switch:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from opsrunner.lab.engine_api.faults import ApiFault
-from opsrunner.lab.engine_api.search import Search
+from opsrunner_lab.engine_api.faults import ApiFault
+from opsrunner_lab.engine_api.search import Search
 
 HOST = {"id": "1", "name": "kvm1", "status": "up", "cluster": {"href": "/c/1", "id": "c1"}}
 EVENT = {"id": "7", "index": "7", "severity": "warning", "description": "window started"}

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from opsrunner.lab.engine_api.settings import (
+from opsrunner_lab.engine_api.settings import (
     Timing,
     lab_settings,
     load_timing,
     write_timing,
 )
-from opsrunner.lab.layout import LabLayout
+from opsrunner_lab.layout import LabLayout
 
 
 def test_defaults_scale_and_single_durations(tmp_path: Path) -> None:

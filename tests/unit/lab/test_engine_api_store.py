@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from opsrunner.lab.engine_api.store import Store, merge
+from opsrunner_lab.engine_api.store import Store, merge
 
 
 class Clock:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from opsrunner.lab.engine_api.model import Document
-from opsrunner.lab.engine_api.store import Store
+from opsrunner_lab.engine_api.model import Document
+from opsrunner_lab.engine_api.store import Store
 
 
 class Clock:

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from opsrunner.lab.engine_api import shapes
-from opsrunner.lab.engine_api.disks import create_image, disk_file
-from opsrunner.lab.engine_api.faults import ApiFault
-from opsrunner.lab.engine_api.handlers import ApiContext, Target, default_handlers
-from opsrunner.lab.engine_api.model import BLANK_TEMPLATE_ID, Document, ref
-from opsrunner.lab.engine_api.root import SYSTEM
-from opsrunner.lab.engine_api.settings import EngineSettings
-from opsrunner.lab.engine_api.store import Store
-from opsrunner.lab.engine_api.template_removal import remove_template
+from opsrunner_lab.engine_api import shapes
+from opsrunner_lab.engine_api.disks import create_image, disk_file
+from opsrunner_lab.engine_api.faults import ApiFault
+from opsrunner_lab.engine_api.handlers import ApiContext, Target, default_handlers
+from opsrunner_lab.engine_api.model import BLANK_TEMPLATE_ID, Document, ref
+from opsrunner_lab.engine_api.root import SYSTEM
+from opsrunner_lab.engine_api.settings import EngineSettings
+from opsrunner_lab.engine_api.store import Store
+from opsrunner_lab.engine_api.template_removal import remove_template
 
 USER = {"id": "u1", "user_name": "admin@internal-authz"}
 

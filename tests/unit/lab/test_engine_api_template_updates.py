@@ -8,13 +8,13 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from opsrunner.lab.engine_api.faults import ApiFault
-from opsrunner.lab.engine_api.template_updates import (
+from opsrunner_lab.engine_api.faults import ApiFault
+from opsrunner_lab.engine_api.template_updates import (
     PASSWORD_KEY,
     parse_initialization,
     with_initialization,
 )
-from opsrunner.lab.engine_api.xmlcodec import to_json, to_xml
+from opsrunner_lab.engine_api.xmlcodec import to_json, to_xml
 
 FULL = """<initialization>
 <user_name>root</user_name><timezone>UTC</timezone><root_password> pw </root_password>

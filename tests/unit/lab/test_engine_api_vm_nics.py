@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from opsrunner.lab.engine_api.model import ref
-from opsrunner.lab.engine_api.shapes_devices import nic
-from opsrunner.lab.engine_api.vm_nics import (
+from opsrunner_lab.engine_api.model import ref
+from opsrunner_lab.engine_api.shapes_devices import nic
+from opsrunner_lab.engine_api.vm_nics import (
     BAD_MAC,
     MULTICAST_MAC,
     allocate_mac,

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from opsrunner.lab.tools.backup_options import (
+from opsrunner_lab.tools.backup_options import (
     BackupOptions,
     DumpOptions,
     parse_backup_args,
     with_defaults,
 )
-from opsrunner.lab.tools.common import ToolError
+from opsrunner_lab.tools.common import ToolError
 
 
 def parse(*args: str) -> BackupOptions:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from opsrunner.lab.engine_db import (
+from opsrunner_lab.engine_db import (
     DWH_DB,
     ENGINE_DB,
     DbConf,

@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 from tree_state import tree_state
 
-from opsrunner.lab.guest_disk import (
+from opsrunner_lab.guest_disk import (
     GuestDiskError,
     LabGuestDisk,
     archive_folder,
     archive_tree,
     replace_tree,
 )
-from opsrunner.lab.layout import LabLayout
+from opsrunner_lab.layout import LabLayout
 
 
 def mtimes(root: Path) -> dict[str, float]:

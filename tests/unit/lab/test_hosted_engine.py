@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from opsrunner.lab.host_tools import install_host_tools
-from opsrunner.lab.layout import ENGINE, LabLayout
-from opsrunner.lab.tools import hosted_engine
-from opsrunner.lab.tools.hosted_engine import CONF, STATE
+from opsrunner_lab.host_tools import install_host_tools
+from opsrunner_lab.layout import ENGINE, LabLayout
+from opsrunner_lab.tools import hosted_engine
+from opsrunner_lab.tools.hosted_engine import CONF, STATE
 
 BANNER = "!! Cluster is in GLOBAL MAINTENANCE mode !!"
 NO_MODE = "You must specify a maintenance mode with --mode\n"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from opsrunner.lab.layout import LabLayout, check_guests
+from opsrunner_lab.layout import LabLayout, check_guests
 
 
 def test_guests_follow_the_kvm_hosts_and_are_recorded(tmp_path: Path) -> None:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from opsrunner.lab.layout import LabLayout
-from opsrunner.lab.tools.common import ToolError
-from opsrunner.lab.tools.faults import fault_path, take_fault
-from opsrunner.lab.tools.otopi_env import (
+from opsrunner_lab.layout import LabLayout
+from opsrunner_lab.tools.common import ToolError
+from opsrunner_lab.tools.faults import fault_path, take_fault
+from opsrunner_lab.tools.otopi_env import (
     answer_file_text,
     parse_environment,
     parse_otopi_args,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from opsrunner.lab.pg_scram import saslprep, scram_verifier, verifier_matches
+from opsrunner_lab.pg_scram import saslprep, scram_verifier, verifier_matches
 
 
 def test_verifier_shape_and_a_fixed_salt_gives_a_fixed_verifier() -> None:

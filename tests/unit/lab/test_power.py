@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from opsrunner.lab.layout import LabLayout
-from opsrunner.lab.tools.power import halt_main, poweroff_main, shutdown_main
+from opsrunner_lab.layout import LabLayout
+from opsrunner_lab.tools.power import halt_main, poweroff_main, shutdown_main
 
 
 @pytest.mark.parametrize(("main", "argv", "usage"), [

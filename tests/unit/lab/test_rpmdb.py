@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from opsrunner.lab.host_tools import install_host_tools
-from opsrunner.lab.layout import ENGINE, LabLayout
-from opsrunner.lab.tools import dnf
-from opsrunner.lab.tools.common import ToolError
-from opsrunner.lab.tools.lab_host import ToolHost
-from opsrunner.lab.tools.lab_packages import CATALOGUE, MSI_PATHS
-from opsrunner.lab.tools.rpm_files import install_files
-from opsrunner.lab.tools.rpmdb import Nevra, RpmDb, is_installed, rpm_main
+from opsrunner_lab.host_tools import install_host_tools
+from opsrunner_lab.layout import ENGINE, LabLayout
+from opsrunner_lab.tools import dnf
+from opsrunner_lab.tools.common import ToolError
+from opsrunner_lab.tools.lab_host import ToolHost
+from opsrunner_lab.tools.lab_packages import CATALOGUE, MSI_PATHS
+from opsrunner_lab.tools.rpm_files import install_files
+from opsrunner_lab.tools.rpmdb import Nevra, RpmDb, is_installed, rpm_main
 
 QGA = "qemu-ga-win-104.0.2-1.el8.noarch"
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from opsrunner.lab.shell_conf import (
+from opsrunner_lab.shell_conf import (
     ShellConfError,
     conf_dir_files,
     read_shell_conf,

@@ -14,11 +14,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from opsrunner.lab.host_tools import install_host_tools
-from opsrunner.lab.layout import ENGINE, LabLayout
-from opsrunner.lab.tools import update_ca_trust
-from opsrunner.lab.tools.jks import JksError, jks_truststore, read_truststore
-from opsrunner.lab.tools.update_ca_trust import (
+from opsrunner_lab.host_tools import install_host_tools
+from opsrunner_lab.layout import ENGINE, LabLayout
+from opsrunner_lab.tools import update_ca_trust
+from opsrunner_lab.tools.jks import JksError, jks_truststore, read_truststore
+from opsrunner_lab.tools.update_ca_trust import (
     JAVA_CACERTS,
     JAVA_EXTRACTED,
     TLS_BUNDLE,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from opsrunner import Host, Task
-from opsrunner.local import LocalConnection
+from opsrunner.connection.local import LocalConnection
 
 MakeTask = Callable[..., Task]
 

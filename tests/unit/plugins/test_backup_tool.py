@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from opsrunner import CommandResult
-from opsrunner_plugins import _backup_tool as tool
+from opsrunner_plugins.engine_backup import tool as tool
 
 RESTORE_OUTPUT = """Preparing to restore:
 - Unpacking file '/var/lib/ovirt-engine-backup/x.backup'

@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from opsrunner import TaskFailed
-from opsrunner_plugins._cert_files import PkiGuard, with_settings
-from opsrunner_plugins._certs import CertInputs, read_inputs, validate
+from opsrunner_plugins.cert_replace.certs import CertInputs, read_inputs, validate
+from opsrunner_plugins.cert_replace.files import PkiGuard, with_settings
 
 from .conftest import MakeTask
 

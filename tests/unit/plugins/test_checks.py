@@ -21,10 +21,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from opsrunner import Host, Task, TaskFailed
+from opsrunner.connection.local import LocalConnection
 from opsrunner.errors import StepTimeout
-from opsrunner.local import LocalConnection
 from opsrunner.registry import Registry
-from opsrunner_plugins import _probe, checks
+from opsrunner_plugins import checks
+from opsrunner_plugins.checks import probe as _probe
 from opsrunner_plugins.checks import assert_, wait_for
 
 from .conftest import MakeTask

@@ -9,7 +9,7 @@ from typing import Any
 import ovirtsdk4.types as types
 import pytest
 
-from opsrunner_plugins._cloud_init import (
+from opsrunner_plugins.seal_template.cloud_init import (
     CloudInitSettings,
     NicSetting,
     differences,

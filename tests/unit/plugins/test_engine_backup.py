@@ -13,7 +13,7 @@ import pytest
 
 from opsrunner import TaskFailed
 from opsrunner_plugins.engine_backup import engine_backup
-from opsrunner_plugins.engine_restore import engine_restore
+from opsrunner_plugins.engine_backup.restore import engine_restore
 
 from .conftest import MakeTask
 

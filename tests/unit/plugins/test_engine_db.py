@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from opsrunner import TaskFailed
-from opsrunner_plugins import _engine_db as db
+from opsrunner_plugins.vacuum import db as db
 
 from .conftest import MakeTask
 

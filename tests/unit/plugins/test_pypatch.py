@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from opsrunner_plugins._hsts_patches import HeaderlistAppend, ImageioHeaders, SendResponseHeader
-from opsrunner_plugins._pypatch import PatchMismatch, PyPatch
+from opsrunner_plugins.hsts.patches import HeaderlistAppend, ImageioHeaders, SendResponseHeader
+from opsrunner_plugins.hsts.pypatch import PatchMismatch, PyPatch
 
 
 def _source(package: str, file: str) -> str:

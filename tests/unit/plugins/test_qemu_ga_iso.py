@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from opsrunner_plugins._iso_listing import IsoFile, IsoFormatError, joliet_root
 from opsrunner_plugins.qemu_ga_iso import listing_problems, parse_sha256sum
+from opsrunner_plugins.qemu_ga_iso.iso_listing import IsoFile, IsoFormatError, joliet_root
 
 I386 = b"\xd0\xcf\x11\xe0" + b"a" * 5000
 X64 = b"\xd0\xcf\x11\xe0" + b"b" * 300001

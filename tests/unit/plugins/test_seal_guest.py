@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from opsrunner import TaskFailed
-from opsrunner.lab.sysroot_guest import build_guest, guest_mac
-from opsrunner_plugins._seal_guest import (
+from opsrunner_lab.sysroot_guest import build_guest, guest_mac
+from opsrunner_plugins.seal_template.guest import (
     GuestRelease,
     SealPlan,
     apply,

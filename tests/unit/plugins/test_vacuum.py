@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from opsrunner import TaskFailed
-from opsrunner_plugins._engine_db import DbSettings
-from opsrunner_plugins._vacuum_report import human
-from opsrunner_plugins._vacuum_steps import Target, dump_command, own_dumps
 from opsrunner_plugins.vacuum import vacuum
+from opsrunner_plugins.vacuum.db import DbSettings
+from opsrunner_plugins.vacuum.report import human
+from opsrunner_plugins.vacuum.steps import Target, dump_command, own_dumps
 
 from .conftest import MakeTask
 from .test_service import FakeSystemd

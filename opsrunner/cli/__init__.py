@@ -1,0 +1,188 @@
+"""The ``opsrunner`` command line.
+
+Exit codes: 0 every host ok; 1 usage or input error (nothing was changed); 2 some host
+failed (a step or a check); 130 interrupted (always-steps ran). Heavy libraries (paramiko,
+ovirtsdk4, jinja2, the plugins) load only inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from opsrunner.cli.guard import guard
+from opsrunner_lab.cli import lab
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_CODES = ("Exit codes: 0 all hosts ok, 1 usage or input error, 2 some host failed, "
+              "130 interrupted (Ctrl-C or SIGTERM; the always-steps ran).")
+INVENTORY_ENV = "OPSRUNNER_INVENTORY"
+
+
+def inventory_option(f: F) -> F:
+    return click.option("-i", "--inventory", "inventory", envvar=INVENTORY_ENV,
+                        help="Inventory folder (hosts.yaml, groups.yaml, defaults.yaml) or "
+                             f"Ansible YAML inventory file. Default: ${INVENTORY_ENV}.")(f)
+
+
+def common_options(f: F) -> F:
+    for option in reversed([
+        click.option("--limit", "-l", help="Restrict hosts: names, groups, globs, "
+                     "'a & b', 'a | b', '!a', parentheses."),
+        click.option("-e", "--extra-var", "extra", multiple=True, metavar="KEY=VALUE|@FILE",
+                     help="Extra variable (wins over all others); repeatable."),
+        click.option("--plugin-dir", "plugin_dirs", multiple=True,
+                     type=click.Path(file_okay=False), help="Load plugins from this folder."),
+    ]):
+        f = option(f)
+    return f
+
+
+class _Main(click.Group):
+    """Click's group, with opsrunner's exit codes: usage errors exit 1 (click's default is 2,
+    which opsrunner reserves for "some host failed"), Ctrl-C exits 130."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(1)
+        except click.exceptions.Abort:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=_Main, epilog=EXIT_CODES,
+             context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="opsrunner")
+def main() -> None:
+    """Run operations workflows on an Oracle Linux Virtualization Manager (oVirt 4.5) estate."""
+
+
+@main.command(epilog=EXIT_CODES)
+@click.argument("workflow", type=click.Path(dir_okay=False))
+@inventory_option
+@common_options
+@click.option("--check", is_flag=True, help="Report what would change; change nothing.")
+@click.option("--forks", type=click.IntRange(1, 500), default=20, show_default=True,
+              help="Hosts worked on at the same time.")
+@click.option("--output", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: one JSON document on stdout.")
+@click.option("--junit", "junit_file", type=click.Path(dir_okay=False),
+              help="Also write a JUnit XML report here.")
+@click.option("--yes", is_flag=True, help="Confirm destructive steps (restore, cleanup).")
+@click.option("--accept-new-host-keys", is_flag=True,
+              help="Trust and record unknown host keys (like OpenSSH accept-new); "
+                   "a changed key is always refused.")
+@click.option("--journal-dir", type=click.Path(file_okay=False),
+              default=str(Path(".opsrunner") / "runs"), show_default=True)
+@click.option("--no-verify", is_flag=True, help="Skip the workflow's verify checks.")
+@click.option("-v", "--verbose", is_flag=True, help="Show every step, not only changes.")
+def run(workflow: str, inventory: str | None, limit: str | None, extra: tuple[str, ...],
+        plugin_dirs: tuple[str, ...], check: bool, forks: int, output: str,
+        junit_file: str | None, yes: bool, accept_new_host_keys: bool, journal_dir: str,
+        no_verify: bool, verbose: bool) -> None:
+    """Run WORKFLOW on the inventory's hosts, then its verify checks."""
+    from opsrunner.cli.commands import RunRequest, run_workflow
+
+    request = RunRequest(Path(workflow), _need_inventory(inventory), limit, extra,
+                         plugin_dirs, check=check, forks=forks, output=output,
+                         junit=junit_file, confirmed=yes, accept_new=accept_new_host_keys,
+                         journal_dir=Path(journal_dir), verify=not no_verify,
+                         verbose=verbose)
+    _stop_like_ctrl_c()
+    sys.exit(guard(lambda: run_workflow(request)))
+
+
+def _stop_like_ctrl_c() -> None:
+    """SIGTERM (``systemctl stop`` of a maintenance-window unit, ``kill``) acts as Ctrl-C:
+    running steps finish, the always-steps run (services started again), exit 130; a second
+    signal aborts at once."""
+    import signal
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+@main.command(epilog=EXIT_CODES)
+@click.argument("workflow", type=click.Path(dir_okay=False))
+@inventory_option
+@common_options
+@click.option("--output", type=click.Choice(["text", "json"]), default="text")
+@click.option("--junit", "junit_file", type=click.Path(dir_okay=False))
+@click.option("--accept-new-host-keys", is_flag=True)
+def verify(workflow: str, inventory: str | None, limit: str | None, extra: tuple[str, ...],
+           plugin_dirs: tuple[str, ...], output: str, junit_file: str | None,
+           accept_new_host_keys: bool) -> None:
+    """Run only WORKFLOW's verify checks: prove the estate is as the workflow leaves it."""
+    from opsrunner.cli.commands import RunRequest, verify_workflow
+
+    request = RunRequest(Path(workflow), _need_inventory(inventory), limit, extra,
+                         plugin_dirs, output=output, junit=junit_file,
+                         accept_new=accept_new_host_keys)
+    sys.exit(guard(lambda: verify_workflow(request)))
+
+
+@main.command(epilog=EXIT_CODES)
+@click.argument("workflow", type=click.Path(dir_okay=False))
+@click.option("-i", "--inventory", "inventory", envvar=INVENTORY_ENV,
+              help="Also check host selection and undefined variables against it.")
+@common_options
+def validate(workflow: str, inventory: str | None, limit: str | None, extra: tuple[str, ...],
+             plugin_dirs: tuple[str, ...]) -> None:
+    """Parse WORKFLOW and check it (keys, tasks, parameters, templates); connect to nothing."""
+    from opsrunner.cli.commands import validate_workflow
+
+    sys.exit(guard(lambda: validate_workflow(Path(workflow), inventory, limit, extra,
+                                              plugin_dirs)))
+
+
+@main.command()
+@click.option("--plugin-dir", "plugin_dirs", multiple=True, type=click.Path(file_okay=False))
+@click.option("--output", type=click.Choice(["text", "json"]), default="text")
+def plugins(plugin_dirs: tuple[str, ...], output: str) -> None:
+    """List every task with its parameters and documentation."""
+    from opsrunner.cli.commands import list_plugins
+
+    sys.exit(guard(lambda: list_plugins(plugin_dirs, output)))
+
+
+@main.command("inventory")
+@inventory_option
+@click.option("--limit", "-l")
+@click.option("--plugin-dir", "plugin_dirs", multiple=True, type=click.Path(file_okay=False))
+@click.option("--output", type=click.Choice(["yaml", "json"]), default="yaml")
+def inventory_cmd(inventory: str | None, limit: str | None, plugin_dirs: tuple[str, ...],
+                  output: str) -> None:
+    """Show the resolved hosts and their variables (secrets redacted)."""
+    from opsrunner.cli.commands import show_inventory
+
+    sys.exit(guard(lambda: show_inventory(_need_inventory(inventory), limit, plugin_dirs,
+                                           output)))
+
+
+def _need_inventory(inventory: str | None) -> str:
+    """The inventory to use: -i, $OPSRUNNER_INVENTORY, else the lab's (the embedded default)."""
+    if inventory:
+        return inventory
+    from opsrunner_lab.layout import default_lab_dir
+
+    lab_inventory = default_lab_dir() / "inventory"
+    if (lab_inventory / "hosts.yaml").exists():
+        return str(lab_inventory)
+    raise click.UsageError(f"no inventory: give -i PATH, set ${INVENTORY_ENV}, or start the "
+                           f"lab with `opsrunner lab up`")
+
+
+main.add_command(lab)
+

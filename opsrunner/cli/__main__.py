@@ -1,0 +1,5 @@
+"""``python -m opsrunner.cli``: the same as the ``opsrunner`` command."""
+
+from opsrunner.cli import main
+
+main()

@@ -1,0 +1,87 @@
+"""What people see: a live progress bar while running, a summary table at the end (rich)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from opsrunner.report import RunReport, StepRecord
+
+_STYLE = {"ok": "green", "changed": "yellow", "failed": "bold red", "skipped": "dim",
+          "passed": "green", "error": "bold red"}
+
+
+class ProgressDisplay:
+    """A :class:`opsrunner.report.events.RunObserver` drawing on ``console`` (stderr by default)."""
+
+    def __init__(self, console: Console | None = None, *, verbose: bool = False) -> None:
+        self.console = console or Console(stderr=True)
+        self.verbose = verbose
+        self._lock = threading.Lock()
+        self._progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                  MofNCompleteColumn(), TimeElapsedColumn(),
+                                  console=self.console, transient=True)
+        self._bar = self._progress.add_task("", total=None)
+
+    def run_started(self, report: RunReport, hosts: Sequence[str], steps: int) -> None:
+        mode = " (check mode)" if report.check else ""
+        self.console.print(f"[bold]{report.workflow}[/]{mode}: {len(hosts)} host(s), "
+                           f"run {report.run_id}")
+        self._progress.update(self._bar, total=len(hosts) * steps, description=report.workflow)
+        self._progress.start()
+
+    def step_started(self, host: str, step: str, always: bool) -> None:
+        with self._lock:
+            self._progress.update(self._bar, description=f"{host}: {step}")
+
+    def step_finished(self, host: str, record: StepRecord) -> None:
+        with self._lock:
+            self._progress.advance(self._bar)
+            if record.status in ("changed", "failed") or self.verbose:
+                line = Text(f"  {host:<16} ")
+                line.append(f"{record.status:<8}", style=_STYLE.get(record.status, ""))
+                line.append(f" {'always: ' if record.always else ''}{record.name}"
+                            f" ({record.duration:.1f}s)")
+                if record.status == "failed" and record.msg:
+                    line.append(f"\n{'':20}{record.msg}", style="red")
+                if record.ignored:
+                    line.append("  (ignored: on_error continue)", style="dim")
+                self.console.print(line)
+
+    def host_log(self, host: str, message: str) -> None:
+        with self._lock:
+            self.console.print(Text(f"  {host:<16} {message}", style="dim"))
+
+    def run_finished(self, report: RunReport) -> None:
+        self._progress.stop()
+        print_summary(report, self.console)
+
+
+def print_summary(report: RunReport, console: Console) -> None:
+    """The end-of-run table: one row per host with step counts and checks."""
+    table = Table(title=f"{report.workflow}: {'OK' if report.ok else 'FAILED'}"
+                        f"{' (interrupted)' if report.interrupted else ''}"
+                        f" in {report.duration:.1f}s", title_justify="left")
+    for column in ("host", "ok", "changed", "failed", "skipped", "checks", "status"):
+        table.add_column(column, justify="right" if column not in ("host", "status") else "left")
+    for name, hr in report.hosts.items():
+        counts = {s: sum(1 for r in hr.steps if r.status == s)
+                  for s in ("ok", "changed", "failed", "skipped")}
+        passed = sum(1 for c in hr.verify if c.status == "passed")
+        checks = f"{passed}/{len(hr.verify)}" if hr.verify else "-"
+        table.add_row(name, *(str(counts[s]) for s in ("ok", "changed", "failed", "skipped")),
+                      checks, Text(hr.status, style=_STYLE.get(hr.status, "")))
+    console.print(table)
+    for hr in report.hosts.values():
+        for check in hr.verify:
+            if check.status in ("failed", "error"):
+                first = check.message.splitlines()[0] if check.message else ""
+                console.print(Text(f"  {hr.name}: check {check.name} {check.status}: {first}",
+                                   style="red"))
+    for note in report.notes:
+        console.print(f"[yellow]note:[/] {note}")

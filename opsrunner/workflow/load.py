@@ -1,0 +1,211 @@
+"""Loading a workflow file: YAML with positions -> schema checks -> :class:`Workflow`.
+
+Every problem is collected with its ``file:line:column``; one :class:`WorkflowErrors` lists
+them all. Literal ``with:`` values are coerced to the task's parameter types here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from opsrunner.errors import Location, UsageError, WorkflowError
+from opsrunner.inventory.patterns import parse_limit
+from opsrunner.registry import Registry
+from opsrunner.taskspec import TaskSpec
+from opsrunner.workflow.check import (
+    RUNTIME_NAMES,
+    Checker,
+    WorkflowErrors,
+    coerce_param,
+    describe,
+    did_you_mean,
+    has_template,
+    is_variable_name,
+)
+from opsrunner.workflow.model import Step, Workflow
+from opsrunner.yamlsrc import KeyPath, load_yaml
+
+TOP_KEYS = ("name", "hosts", "strategy", "batch", "max_fail_percentage", "vars", "steps",
+            "always", "verify")
+STEP_KEYS = ("name", "task", "with", "when", "register", "retries", "delay", "until",
+             "timeout", "on_error", "run_once")
+_STEP_HINTS = {"args": "; task parameters go under 'with'", "params": "; use 'with'",
+               "ignore_errors": "; use 'on_error: continue'"}
+
+
+def load_workflow(path: str | Path, registry: Registry) -> Workflow:
+    """Parse and validate ``path``; raise :class:`WorkflowErrors` listing every problem."""
+    try:
+        data, positions = load_yaml(path, kind="workflow", error=WorkflowError)
+    except WorkflowError as exc:
+        raise WorkflowErrors([(exc.location or Location(str(path)), exc.message)]) from None
+    if not isinstance(data, dict):
+        raise WorkflowErrors([(positions.value(()), f"a workflow is a mapping with keys: "
+                                                    f"{', '.join(TOP_KEYS)}; got {describe(data)}")])
+    check = Checker(positions)
+    top = check.mapping(data, (), "the workflow", TOP_KEYS) or {}
+    check.require(top, (), "name", "the workflow")
+    hosts = check.string(top, (), "hosts", "all") or "all"
+    try:
+        parse_limit(hosts)
+    except UsageError as exc:
+        check.report(positions.value(("hosts",)), f"'hosts': {exc.message}")
+    strategy = check.choice(top, (), "strategy", ("parallel", "rolling"))
+    for key in ("batch", "max_fail_percentage"):
+        if key in top and strategy != "rolling":
+            check.report(positions.key((key,)), f"{key!r} applies to strategy 'rolling' only")
+    workflow = Workflow(
+        name=check.string(top, (), "name") or "",
+        hosts=hosts, strategy=strategy, batch=_batch(check, top),
+        max_fail_percentage=check.number(top, (), "max_fail_percentage", default=0.0,
+                                         minimum=0, maximum=100) or 0.0,
+        vars=_vars(check, top.get("vars")),
+        steps=_steps(check, top, "steps", registry, required=True),
+        always=_steps(check, top, "always", registry, required=False),
+        verify=_verify(check, top.get("verify"), Path(path).parent),
+        path=Path(path), positions=positions)
+    check.raise_if_any()
+    return workflow
+
+
+def _batch(check: Checker, top: Mapping[str, Any]) -> int | str:
+    value = top.get("batch", 1)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    if isinstance(value, str) and value.endswith("%") and value[:-1].strip().isdigit():
+        percent = int(value[:-1])
+        if 1 <= percent <= 100:
+            return f"{percent}%"
+    check.report(check.positions.value(("batch",)),
+                 f"'batch' must be an integer >= 1 or a percentage \"1%\"..\"100%\", "
+                 f"got {describe(value)}")
+    return 1
+
+
+def _vars(check: Checker, value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        check.report(check.positions.value(("vars",)),
+                     f"'vars' must be a mapping of names to values, got {describe(value)}")
+        return {}
+    for name, item in value.items():
+        if not is_variable_name(name) or name in RUNTIME_NAMES:
+            why = "is set by the runner" if name in RUNTIME_NAMES else "is not a variable name"
+            check.report(check.positions.key(("vars", name)), f"variable {name!r} {why}")
+        check.templates(item, ("vars", name))
+    return dict(value)
+
+
+def _steps(check: Checker, top: Mapping[str, Any], key: str, registry: Registry, *,
+           required: bool) -> list[Step]:
+    value = top.get(key)
+    if value is None or value == []:
+        if required:
+            where = check.positions.value((key,) if key in top else ())
+            check.report(where, f"the workflow needs {key!r}: a non-empty list of steps")
+        return []
+    if not isinstance(value, list):
+        check.report(check.positions.value((key,)),
+                     f"{key!r} must be a list of steps, got {describe(value)}")
+        return []
+    steps = [_step(check, item, key, index, registry) for index, item in enumerate(value)]
+    return [step for step in steps if step is not None]
+
+
+def _step(check: Checker, value: Any, key: str, index: int, registry: Registry) -> Step | None:
+    path, what = (key, index), f"step {index + 1} of {key!r}"
+    data = check.mapping(value, path, what, STEP_KEYS, _STEP_HINTS)
+    if data is None:
+        return None
+    check.require(data, path, "name", what)
+    check.require(data, path, "task", what)
+    task = check.string(data, path, "task") or ""
+    args, arg_locations = _args(check, data, path, _spec(check, registry, task, path))
+    when = data.get("when")
+    return Step(
+        name=check.string(data, path, "name") or "", task=task, args=args,
+        when=when if isinstance(when, bool) else check.expression(data, path, "when",
+                                                                   allow_bool=True),
+        register=check.identifier(data, path, "register"),
+        retries=check.integer(data, path, "retries", default=0, minimum=0),
+        delay=check.number(data, path, "delay", default=1.0, minimum=0) or 0.0,
+        until=check.expression(data, path, "until", allow_bool=False),
+        timeout=check.number(data, path, "timeout", default=None, minimum=0, exclusive=True),
+        on_error=check.choice(data, path, "on_error", ("fail", "continue")),
+        run_once=check.boolean(data, path, "run_once", default=False),
+        location=check.positions.value(path), arg_locations=arg_locations,
+        field_locations={k: check.positions.value((*path, k)) for k in data})
+
+
+def _spec(check: Checker, registry: Registry, task: str, path: KeyPath) -> TaskSpec | None:
+    if not task:
+        return None
+    try:
+        return registry.task(task)
+    except UsageError as exc:
+        check.report(check.positions.value((*path, "task")), exc.message)
+        return None
+
+
+def _args(check: Checker, data: Mapping[str, Any], path: KeyPath,
+          spec: TaskSpec | None) -> tuple[dict[str, Any], dict[str, Location]]:
+    given = data.get("with") or {}
+    at = (*path, "with")
+    if not isinstance(given, dict):
+        check.report(check.positions.value(at),
+                     f"'with' must be a mapping of task parameters, got {describe(given)}")
+        return {}, {}
+    args: dict[str, Any] = {}
+    locations = {name: check.positions.value((*at, name)) for name in given}
+    for name, value in given.items():
+        check.templates(value, (*at, name))
+        if spec is None:
+            args[name] = value
+        elif name not in spec.params:
+            check.report(check.positions.key((*at, name)),
+                         f"task {spec.name!r} has no parameter {name!r}"
+                         f"{did_you_mean(str(name), spec.params)} ({_signature(spec)})")
+        elif has_template(value):
+            args[name] = value
+        else:
+            try:
+                args[name] = coerce_param(spec, name, value)
+            except ValueError as exc:
+                check.report(locations[name], str(exc))
+    if spec is not None:
+        where = check.positions.key(at) if "with" in data else check.positions.value(path)
+        for param in spec.params.values():
+            if param.required and param.name not in given:
+                check.report(where, f"task {spec.name!r} needs parameter {param.name!r} "
+                                    f"({param.type_name}); {_signature(spec)}")
+    return args, locations
+
+
+def _signature(spec: TaskSpec) -> str:
+    if not spec.params:
+        return "it takes no parameters"
+    parts = [f"{p.name}: {p.type_name}" + ("" if p.required else " (optional)")
+             for p in spec.params.values()]
+    return "parameters: " + ", ".join(parts)
+
+
+def _verify(check: Checker, value: Any, base: Path) -> list[Path]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        check.report(check.positions.value(("verify",)),
+                     f"'verify' must be a list of testinfra files, got {describe(value)}")
+        return []
+    files: list[Path] = []
+    for index, item in enumerate(value):
+        where = check.positions.value(("verify", index))
+        if not isinstance(item, str) or not item.strip():
+            check.report(where, f"a verify entry must be a file path, got {describe(item)}")
+        elif not (base / item).is_file():
+            check.report(where, f"verify file not found: {item} (looked for {base / item})")
+        else:
+            files.append(base / item)
+    return files

@@ -1,0 +1,160 @@
+"""The command line and answers of the lab's otopi tools (``engine-setup``, ``engine-cleanup``).
+
+As the real wrappers: ``--otopi-environment="KEY=type:value ..."`` (the last one given wins),
+``--config=FILE`` / ``--config-append=FILE`` (answer files, read in order), ``--log=FILE``,
+``--generate-answer=FILE``, ``--help`` and the tool's own flags; anything else is
+``FATAL: Invalid option '<word>'``. Answer files hold ``KEY=type:value`` lines in
+``[environment:default]`` (or ``init``/``enforce``) sections; types are ``bool``, ``int``,
+``str``, ``multi-str`` and ``none``. The command line's environment wins over the files.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from opsrunner_lab.tools.common import ToolError
+
+Answer = bool | int | str | list[str] | None
+ACCEPT_DEFAULTS = "DIALOG/autoAcceptDefault"
+ANSWERS_DIR = "var/lib/ovirt-engine/setup/answers"  # where each run leaves its answer file
+SECTIONS = ("environment:default", "environment:init", "environment:enforce")
+TYPES = ("bool", "int", "str", "multi-str", "none")
+
+
+@dataclass
+class OtopiArgs:
+    """What the command line asked: the answers and where they came from."""
+
+    answers: dict[str, Answer] = field(default_factory=dict)
+    config_files: list[str] = field(default_factory=list)
+    flags: set[str] = field(default_factory=set)
+    log: str = ""
+    generate_answer: str = ""
+
+    @property
+    def accept_defaults(self) -> bool:
+        return self.answers.get(ACCEPT_DEFAULTS) is True
+
+
+def parse_otopi_args(args: Sequence[str], flags: Collection[str] = ()) -> OtopiArgs | None:
+    """The arguments of a tool that also accepts the bare ``flags``; None for ``--help``.
+    ToolError on an unknown option or a bad answer (file:line for files)."""
+    parsed = OtopiArgs()
+    environment = ""
+    for word in args:
+        if not word:
+            break  # the real wrapper stops at an empty argument
+        name, sep, value = word.partition("=")
+        if word == "--help":
+            return None
+        if sep and name == "--otopi-environment":
+            environment = value
+        elif sep and name in ("--config", "--config-append"):
+            parsed.config_files.append(value)
+        elif sep and name in ("--log", "--generate-answer"):
+            setattr(parsed, name[2:].replace("-", "_"), value)
+        elif not sep and name in flags:
+            parsed.flags.add(name)
+        else:
+            raise ToolError(f"Invalid option '{word}'")
+    for path in parsed.config_files:
+        parsed.answers.update(read_answer_file(Path(path)))
+    parsed.answers.update(parse_environment(environment))
+    if "--accept-defaults" in parsed.flags:
+        parsed.answers[ACCEPT_DEFAULTS] = True
+    return parsed
+
+
+def parse_environment(text: str) -> dict[str, Answer]:
+    """``KEY=type:value`` words (shell-quoted) of ``--otopi-environment``."""
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:
+        raise ToolError(f"--otopi-environment: {exc}") from None
+    answers: dict[str, Answer] = {}
+    for word in words:
+        key, value = _assignment(word, "--otopi-environment")
+        answers[key] = value
+    return answers
+
+
+def read_answer_file(path: Path) -> dict[str, Answer]:
+    """The answers of an otopi answer file. ToolError names the file and line."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ToolError(f"Cannot read configuration file '{path}': {exc.strerror}") from None
+    answers: dict[str, Answer] = {}
+    section = ""
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        where = f"{path}:{number}"
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].strip()
+            continue
+        if not section:
+            raise ToolError(f"{where}: KEY=type:value before any [environment:default] section")
+        if section in SECTIONS:
+            key, value = _assignment(line, where)
+            answers[key] = value
+    return answers
+
+
+def format_answer(value: Answer) -> str:
+    """``value`` as ``type:value`` (the inverse of the parser)."""
+    if value is None:
+        return "none:None"
+    if isinstance(value, bool):
+        return f"bool:{value}"
+    if isinstance(value, int):
+        return f"int:{value}"
+    if isinstance(value, list):
+        return "multi-str:" + ",".join(value)
+    return f"str:{value}"
+
+
+def answer_file_text(answers: Mapping[str, Answer]) -> str:
+    """An answer file holding ``answers``, as ``--generate-answer`` writes it."""
+    lines = [f"{key}={format_answer(value)}\n" for key, value in sorted(answers.items())]
+    return "# OTOPI answer file, generated by human dialog\n[environment:default]\n" + \
+        "".join(lines)
+
+
+def write_answer_file(path: Path, answers: Mapping[str, Answer]) -> None:
+    """Write ``answers`` to ``path`` (mode 0600: answers may hold passwords)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(answer_file_text(answers))
+
+
+def _assignment(text: str, where: str) -> tuple[str, Answer]:
+    key, sep, typed = text.partition("=")
+    key = key.strip().removeprefix("APPEND:")
+    if not sep or not key or "/" not in key:
+        raise ToolError(f"{where}: expected KEY=type:value, e.g. OVESETUP_CORE/remove=bool:True")
+    kind, sep, value = typed.strip().partition(":")
+    if not sep or kind not in TYPES:  # values may be passwords: never echoed
+        raise ToolError(f"{where}: {key}: the value needs a type prefix, one of "
+                        f"{', '.join(f'{t}:' for t in TYPES)}")
+    if kind == "bool":
+        if value.lower() not in ("true", "false"):
+            raise ToolError(f"{where}: {key}: bool: needs True or False, not {value!r}")
+        return key, value.lower() == "true"
+    if kind == "int":
+        try:
+            return key, int(value)
+        except ValueError:
+            raise ToolError(f"{where}: {key}: int: needs a whole number, not {value!r}") \
+                from None
+    if kind == "none":
+        return key, None
+    if kind == "multi-str":
+        return key, [item for item in value.split(",") if item]
+    return key, value
