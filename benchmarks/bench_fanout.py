@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 
 from opsrunner.host import Host
-from opsrunner.registry import ConnectOptions
+from opsrunner.connection import ConnectOptions
 from opsrunner_lab.sshd import SshdHost, client_key, free_port
 
 

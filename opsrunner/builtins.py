@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from opsrunner import hookimpl
-from opsrunner.connection import Connection
+from opsrunner.connection import Connection, ConnectOptions
 from opsrunner.host import Host
 from opsrunner.inventory import Inventory
-from opsrunner.registry import ConnectOptions, Registry
+from opsrunner.registry import Registry
 
 
 def ssh_connection(host: Host, options: ConnectOptions) -> Connection:

@@ -71,3 +71,15 @@ class TaskFailed(OpsrunnerError):
 
 class StepTimeout(OpsrunnerError):
     """A step ran past its ``timeout``."""
+
+
+class EngineError(TaskFailed):
+    """The engine refused or failed an operation; the message quotes the engine's words."""
+
+
+class EngineTimeout(EngineError):
+    """An entity did not reach the awaited status before the deadline."""
+
+
+class EngineCheckModeError(EngineError):
+    """A task tried to change the engine in check mode (a bug of the task; nothing was sent)."""

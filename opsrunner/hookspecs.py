@@ -15,7 +15,9 @@ import pluggy
 if TYPE_CHECKING:
     from opsrunner.registry import Registry
 
-hookspec = pluggy.HookspecMarker("opsrunner")
+NAME = "opsrunner"  # the pluggy project name and the entry-point group
+hookspec = pluggy.HookspecMarker(NAME)
+hookimpl = pluggy.HookimplMarker(NAME)
 
 
 @hookspec

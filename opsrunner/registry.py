@@ -4,25 +4,16 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from opsrunner.connection import Connection
+from opsrunner.connection import Connection, ConnectOptions
 from opsrunner.errors import PluginError, UsageError
 from opsrunner.host import Host
 from opsrunner.taskspec import TaskFunc, TaskSpec
 
 if TYPE_CHECKING:
     from opsrunner.inventory import Inventory
-
-
-@dataclass(frozen=True)
-class ConnectOptions:
-    """Run-wide connection settings chosen on the command line."""
-
-    accept_new_host_keys: bool = False
-    connect_timeout: float = 10.0
 
 
 ConnectionFactory = Callable[[Host, ConnectOptions], Connection]

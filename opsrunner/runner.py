@@ -21,11 +21,12 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from opsrunner.connection import ConnectOptions
 from opsrunner.engine import EnginePool
 from opsrunner.host import Host
 from opsrunner.hoststate import HostSession, HostState
 from opsrunner.inventory import Inventory
-from opsrunner.registry import ConnectOptions, Registry
+from opsrunner.registry import Registry
 from opsrunner.report import RunReport, StepRecord
 from opsrunner.report.events import Observers, RunObserver
 from opsrunner.report.journal import new_run_id

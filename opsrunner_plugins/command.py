@@ -5,9 +5,7 @@ from __future__ import annotations
 import posixpath
 import shlex
 
-from opsrunner import Result, Task, hookimpl
-from opsrunner.connection.remote_shell import check_env_names
-from opsrunner.registry import Registry
+from opsrunner import Registry, Result, Task, check_env_names, hookimpl
 from opsrunner_plugins import _remote
 
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from opsrunner import Result, Task, hookimpl
-from opsrunner.registry import Registry
+from opsrunner import Registry, Result, Task, hookimpl
 from opsrunner_plugins import _remote
 
 _SECRET_WORDS = ("PASSWORD", "SECRET", "TOKEN", "KEY")

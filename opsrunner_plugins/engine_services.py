@@ -10,8 +10,7 @@ from __future__ import annotations
 import shlex
 from typing import Literal
 
-from opsrunner import Result, Task, TaskFailed, hookimpl
-from opsrunner.registry import Registry
+from opsrunner import Registry, Result, Task, TaskFailed, hookimpl
 from opsrunner_plugins.service import service
 
 ENGINE_SERVICES = ["ovirt-engine", "ovirt-engine-dwhd", "grafana-server", "ovirt-imageio",

@@ -12,10 +12,7 @@ import shlex
 from pathlib import Path
 from typing import Literal
 
-from opsrunner import Result, Task, hookimpl
-from opsrunner.errors import TemplateError
-from opsrunner.registry import Registry
-from opsrunner.templating import render_text
+from opsrunner import Registry, Result, Task, TemplateError, hookimpl, render_text
 from opsrunner_plugins import _remote
 
 

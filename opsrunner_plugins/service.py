@@ -6,8 +6,7 @@ import re
 import shlex
 from typing import Literal
 
-from opsrunner import Result, Task, hookimpl
-from opsrunner.registry import Registry
+from opsrunner import Registry, Result, Task, hookimpl
 
 _UNIT = re.compile(r"^[A-Za-z0-9:_.@\\][A-Za-z0-9:_.@\\-]*$")
 _ACTIONS = {"started": "start", "stopped": "stop", "restarted": "restart", "reloaded": "reload"}

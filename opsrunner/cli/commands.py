@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from opsrunner.cli.extravars import parse_extra_vars
+from opsrunner.connection import ConnectOptions
 from opsrunner.errors import UsageError
 from opsrunner.host import Host
 from opsrunner.inventory import Inventory, load_inventory
 from opsrunner.plugins import load_registry
-from opsrunner.registry import ConnectOptions, Registry
+from opsrunner.registry import Registry
 from opsrunner.report import EXIT_OK, EXIT_USAGE, HostReport, RunReport
 from opsrunner.workflow import Workflow, check_names, load_workflow
 

@@ -8,11 +8,20 @@ transfer of that run. Implementations: ``ssh`` (:mod:`opsrunner.connection.ssh`,
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from opsrunner.result import CommandResult
 
 FETCH_CHUNK = 1 << 20  # bytes a fetch moves at a time
+
+
+@dataclass(frozen=True)
+class ConnectOptions:
+    """Run-wide connection settings chosen on the command line."""
+
+    accept_new_host_keys: bool = False
+    connect_timeout: float = 10.0
 
 
 class ByteSink(Protocol):

@@ -10,19 +10,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from opsrunner.errors import TaskFailed
+from opsrunner.errors import EngineCheckModeError, EngineError, EngineTimeout
 
-
-class EngineError(TaskFailed):
-    """The engine refused or failed an operation; the message quotes the engine's words."""
-
-
-class EngineTimeout(EngineError):
-    """An entity did not reach the awaited status before the deadline."""
-
-
-class EngineCheckModeError(EngineError):
-    """A task tried to change the engine in check mode (a bug of the task; nothing was sent)."""
+__all__ = ["EngineCheckModeError", "EngineError", "EngineTimeout", "engine_errors",
+           "sdk_error_message"]
 
 
 def sdk_error_message(exc: Exception, what: str, url: str, user: str) -> str | None:

@@ -7,8 +7,7 @@ import hashlib
 import posixpath
 import shlex
 
-from opsrunner import Result, Task, hookimpl
-from opsrunner.registry import Registry
+from opsrunner import Registry, Result, Task, hookimpl
 from opsrunner_plugins import _remote
 from opsrunner_plugins.cert_replace.certs import CertInputs, label, read_inputs, validate
 from opsrunner_plugins.cert_replace.files import PkiGuard, copy_file, keep_backup, with_settings, write_file

@@ -10,10 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from opsrunner import Result, Task, hookimpl
-from opsrunner.errors import TemplateError
-from opsrunner.registry import Registry
-from opsrunner.templating import evaluate
+from opsrunner import Registry, Result, Task, TemplateError, evaluate, hookimpl
 from opsrunner_plugins.checks import probe as _probe
 
 _SSH_SLACK = 30.0  # seconds the remote run may take beyond the probe's own timeout

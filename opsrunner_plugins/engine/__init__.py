@@ -8,8 +8,7 @@ import zlib
 from collections.abc import Callable
 from typing import Literal
 
-from opsrunner import Result, Task, hookimpl
-from opsrunner.registry import Registry
+from opsrunner import Registry, Result, Task, hookimpl
 from opsrunner_plugins.engine.hosts import host_activate, host_maintenance
 from opsrunner_plugins.engine.images import snapshot, template_from_vm
 from opsrunner_plugins.engine.upload import upload_iso

@@ -6,9 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from opsrunner import Task
-from opsrunner.engine import EngineSession
-from opsrunner.engine.wait import enum_text, status_value
+from opsrunner import EngineSession, Task, enum_text, status_value
 
 RECENT_EVENTS = 50
 

@@ -6,9 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from opsrunner import Result, Task
-from opsrunner.engine import EngineError, EngineSession
-from opsrunner.engine.wait import FAILURE_STATUSES, status_value
+from opsrunner import FAILURE_STATUSES, EngineError, EngineSession, Result, Task, status_value
 from opsrunner_plugins.engine.common import (
     deadline,
     event_mark,

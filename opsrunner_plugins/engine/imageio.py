@@ -19,7 +19,7 @@ import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 
-from opsrunner.errors import TaskFailed
+from opsrunner import TaskFailed
 
 CHUNK = 8 * 1024 * 1024
 READ_BLOCK = 1024 * 1024

@@ -8,9 +8,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from opsrunner import Result, Task
-from opsrunner.engine import EngineError, EngineSession
-from opsrunner.engine.wait import FAILURE_STATUSES, GONE, enum_text, status_value
+from opsrunner import (
+    FAILURE_STATUSES,
+    GONE,
+    EngineError,
+    EngineSession,
+    Result,
+    Task,
+    enum_text,
+    status_value,
+)
 from opsrunner_plugins.engine.common import deadline, progress
 from opsrunner_plugins.engine.imageio import file_sha256, upload_checked
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from opsrunner import Result, Task
-from opsrunner.engine import EngineError, EngineSession
-from opsrunner.engine.wait import FAILURE_STATUSES, enum_text, status_value
+from opsrunner import FAILURE_STATUSES, EngineError, EngineSession, Result, Task, enum_text, status_value
 from opsrunner_plugins.engine.common import (
     deadline,
     event_mark,

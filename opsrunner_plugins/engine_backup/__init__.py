@@ -12,8 +12,7 @@ import posixpath
 import shlex
 from pathlib import Path
 
-from opsrunner import Result, Task, hookimpl
-from opsrunner.registry import Registry
+from opsrunner import Registry, Result, Task, hookimpl
 from opsrunner_plugins import _remote
 from opsrunner_plugins.engine_backup import tool as tool
 

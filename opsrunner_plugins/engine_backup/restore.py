@@ -14,8 +14,7 @@ import posixpath
 import shlex
 from typing import Any, NoReturn
 
-from opsrunner import Result, Task, TaskFailed, hookimpl
-from opsrunner.registry import Registry
+from opsrunner import Registry, Result, Task, TaskFailed, hookimpl
 from opsrunner_plugins import _remote
 from opsrunner_plugins.engine_backup import restore_steps as steps
 from opsrunner_plugins.engine_backup import tool as tool

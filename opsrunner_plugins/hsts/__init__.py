@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import shlex
 
-from opsrunner import Result, Task, hookimpl
-from opsrunner.registry import Registry
+from opsrunner import Registry, Result, Task, hookimpl
 from opsrunner_plugins._remote import require_absolute
 from opsrunner_plugins.hsts.files import Planned, read_text, restore, write_all
 from opsrunner_plugins.hsts.patches import HeaderlistAppend, ImageioHeaders, SendResponseHeader

@@ -18,8 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Literal
 
-from opsrunner import Result, Task, hookimpl
-from opsrunner.registry import Registry
+from opsrunner import Registry, Result, Task, hookimpl
 from opsrunner_plugins._remote import require_absolute
 from opsrunner_plugins.engine.upload import upload_iso
 from opsrunner_plugins.engine.vms import vm_cdrom

@@ -16,10 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from opsrunner import Result, Task, hookimpl
-from opsrunner.engine import EngineSession
-from opsrunner.engine.wait import status_value
-from opsrunner.registry import Registry
+from opsrunner import EngineSession, Registry, Result, Task, hookimpl, status_value
 from opsrunner_plugins.engine.common import exactly_named
 from opsrunner_plugins.engine.images import snapshot, template_from_vm
 from opsrunner_plugins.seal_template.cloud_init import (

@@ -26,8 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from opsrunner.errors import UsageError
-from opsrunner.secrets import is_secret_ref, read_secret
+from opsrunner import UsageError, is_secret_ref, read_secret
 
 _KEYS = ("authorized_ssh_keys", "regenerate_ssh_keys", "dns_servers", "dns_search", "nics",
          "custom_script", "user_name", "timezone", "root_password")

@@ -7,9 +7,7 @@ import time
 import zlib
 from typing import Any, Literal
 
-from opsrunner import HostConnectionError, Task
-from opsrunner.engine import EngineError, EngineSession
-from opsrunner.engine.wait import status_value
+from opsrunner import EngineError, EngineSession, HostConnectionError, Task, status_value
 from opsrunner_plugins.engine.common import deadline, progress, would
 from opsrunner_plugins.engine.vms import vm_power
 from opsrunner_plugins.seal_template.cloud_init import CloudInitSettings, differences, to_initialization

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from opsrunner import Result, Task
-from opsrunner.engine import EngineSession
-from opsrunner.engine.wait import GONE, status_value
+from opsrunner import GONE, EngineSession, Result, Task, status_value
 from opsrunner_plugins.engine.common import deadline, described_snapshots, exactly_named, progress
 from opsrunner_plugins.engine.images import snapshot
 from opsrunner_plugins.engine.vms import RUNNING, vm_power

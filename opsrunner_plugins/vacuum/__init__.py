@@ -14,8 +14,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from opsrunner import Result, Task, TaskFailed, hookimpl
-from opsrunner.registry import Registry
+from opsrunner import Registry, Result, Task, TaskFailed, hookimpl
 from opsrunner_plugins import _remote
 from opsrunner_plugins.engine_services import active_services, start_all, stop_active
 from opsrunner_plugins.vacuum import db as db

@@ -13,10 +13,9 @@ from pathlib import Path
 import pytest
 from sshd_lab import LabUser, SshdLab
 
-from opsrunner.connection import FETCH_CHUNK, Connection
+from opsrunner.connection import FETCH_CHUNK, Connection, ConnectOptions
 from opsrunner.connection.ssh import SSHConnection
 from opsrunner.host import Host
-from opsrunner.registry import ConnectOptions
 from opsrunner.result import CommandResult
 
 pytestmark = pytest.mark.lab

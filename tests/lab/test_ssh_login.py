@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from sshd_lab import SshdLab
 
+from opsrunner.connection import ConnectOptions
 from opsrunner.connection.ssh import SSHConnection
 from opsrunner.errors import HostConnectionError, HostKeyError
 from opsrunner.host import Host
 from opsrunner.inventory.simple import load_simple
-from opsrunner.registry import ConnectOptions
 from opsrunner_lab.sshd import free_port
 
 pytestmark = pytest.mark.lab

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 
 import paramiko
 
-from opsrunner.connection import FETCH_CHUNK, ByteSink, remote_shell
+from opsrunner.connection import FETCH_CHUNK, ByteSink, ConnectOptions, remote_shell
 from opsrunner.connection.ssh.channel import ChannelCommand, RawResult, new_tag, remote_line
 from opsrunner.connection.ssh.connect import host_label, login_name, open_client
 from opsrunner.connection.ssh.files import (
@@ -28,7 +28,6 @@ from opsrunner.connection.ssh.files import (
 )
 from opsrunner.errors import HostConnectionError
 from opsrunner.host import Host
-from opsrunner.registry import ConnectOptions
 from opsrunner.result import CommandResult
 
 # `kill -s SIG -- -pgid` is the spelling every sh (dash included) accepts for a group.

@@ -14,10 +14,10 @@ from typing import Any
 
 import paramiko
 
+from opsrunner.connection import ConnectOptions
 from opsrunner.connection.ssh.hostkeys import KnownHosts, KnownHostsPolicy, known_hosts_name
 from opsrunner.errors import HostConnectionError, HostKeyError
 from opsrunner.host import Host
-from opsrunner.registry import ConnectOptions
 
 KEEPALIVE_SECONDS = 30
 

@@ -14,8 +14,7 @@ from opsrunner import TaskFailed
 from opsrunner.registry import Registry
 from opsrunner_plugins import config
 from opsrunner_plugins.config import edit, lineinfile, shell_quote, unquote
-
-from .conftest import MakeTask, Snapshot
+from tests.unit.plugins.conftest import MakeTask, Snapshot
 
 CONF = "/etc/ovirt-engine/engine.conf.d/99-custom.conf"
 ORIGINAL = (

@@ -8,9 +8,8 @@ import pytest
 
 from opsrunner import TaskFailed
 from opsrunner_plugins.engine_services import engine_services
-
-from .conftest import MakeTask
-from .test_service import FakeSystemd
+from tests.unit.plugins.conftest import MakeTask
+from tests.unit.plugins.test_service import FakeSystemd
 
 NAMES = ["ovirt-engine", "ovirt-engine-dwhd", "grafana-server"]
 

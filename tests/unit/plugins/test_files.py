@@ -13,8 +13,7 @@ from opsrunner import TaskFailed
 from opsrunner.registry import Registry
 from opsrunner_plugins import files
 from opsrunner_plugins.files import copy, file, template
-
-from .conftest import MakeTask, Snapshot
+from tests.unit.plugins.conftest import MakeTask, Snapshot
 
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="changes owners")
 SnapshotFn = Callable[[Path], Snapshot]

@@ -10,8 +10,7 @@ from opsrunner import TaskFailed
 from opsrunner.registry import Registry
 from opsrunner_plugins import service as service_plugin
 from opsrunner_plugins.service import service
-
-from .conftest import MakeTask
+from tests.unit.plugins.conftest import MakeTask
 
 # State lives in files under $FAKE_SYSTEMD: units/<name> (its unit-file state: enabled,
 # disabled, static or masked), active/<name>, broken/<name> (starts, then dies at once).

@@ -6,8 +6,7 @@ import pytest
 
 from opsrunner import TaskFailed
 from opsrunner_plugins.seal_template import seal_template, snapshot_description
-
-from .conftest import MakeTask
+from tests.unit.plugins.conftest import MakeTask
 
 
 @pytest.mark.parametrize(("template", "cloud_init", "message"), [

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from opsrunner.connection import ConnectOptions
 from opsrunner.connection.ssh import SSHConnection
 from opsrunner.errors import HostConnectionError
 from opsrunner.host import Host
-from opsrunner.registry import ConnectOptions
 
 
 def host(**fields: object) -> Host:

@@ -22,8 +22,7 @@ from opsrunner_plugins.seal_template.guest import (
     release_of,
     survey,
 )
-
-from .conftest import MakeTask, Snapshot
+from tests.unit.plugins.conftest import MakeTask, Snapshot
 
 OL8 = GuestRelease("ol", "Oracle Linux Server 8.8", 8)
 

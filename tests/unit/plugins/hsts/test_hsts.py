@@ -12,8 +12,7 @@ import pytest
 
 from opsrunner import TaskFailed
 from opsrunner_plugins import hsts
-
-from .conftest import MakeTask
+from tests.unit.plugins.conftest import MakeTask
 
 
 def _package_file(package: str, file: str) -> Path:

@@ -25,10 +25,9 @@ from opsrunner.connection.local import LocalConnection
 from opsrunner.errors import StepTimeout
 from opsrunner.registry import Registry
 from opsrunner_plugins import checks
-from opsrunner_plugins.checks import probe as _probe
 from opsrunner_plugins.checks import assert_, wait_for
-
-from .conftest import MakeTask
+from opsrunner_plugins.checks import probe as _probe
+from tests.unit.plugins.conftest import MakeTask
 
 
 @pytest.fixture

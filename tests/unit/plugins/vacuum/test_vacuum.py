@@ -15,9 +15,8 @@ from opsrunner_plugins.vacuum import vacuum
 from opsrunner_plugins.vacuum.db import DbSettings
 from opsrunner_plugins.vacuum.report import human
 from opsrunner_plugins.vacuum.steps import Target, dump_command, own_dumps
-
-from .conftest import MakeTask
-from .test_service import FakeSystemd
+from tests.unit.plugins.conftest import MakeTask
+from tests.unit.plugins.test_service import FakeSystemd
 
 SERVICES = ["ovirt-engine", "ovirt-engine-dwhd", "grafana-server"]
 PASSWORD = "Pa55:word"

@@ -14,8 +14,7 @@ from cryptography.x509.oid import NameOID
 from opsrunner import TaskFailed
 from opsrunner_plugins.cert_replace.certs import CertInputs, read_inputs, validate
 from opsrunner_plugins.cert_replace.files import PkiGuard, with_settings
-
-from .conftest import MakeTask
+from tests.unit.plugins.conftest import MakeTask
 
 FQDN = "engine.example.com"
 NOW = datetime.datetime(2026, 6, 1, tzinfo=datetime.UTC)
