@@ -210,7 +210,7 @@ class Runner:
             return
         if not self.options.verify:
             return
-        from opsrunner.verify import run_checks
+        from opsrunner.verify import checks_context, run_checks
 
         targets = [hs for hs in self.states if hs.started and not hs.unreachable]
         if not targets:
@@ -223,32 +223,6 @@ class Runner:
             hs.report.verify = results.get(hs.host.name, [])
             if any(c.status in ("failed", "error") for c in hs.report.verify):
                 hs.fail()
-
-
-def checks_context(hs: HostState, inventory: Mapping[str, Host] | None = None) -> dict[str, Any]:
-    """What a host's checks see as ``hostvars``: its template context (rendered workflow vars
-    included), or its inventory data if the workflow vars cannot be rendered.
-
-    With ``inventory``, a host without ``engine_url`` gets the ``engine_*`` settings its engine
-    tasks would use (its ``engine_host`` or the inventory's one engine), so checks of any host
-    can read the engine API.
-    """
-    from opsrunner.engine.settings import URL_VAR, settings_for
-    from opsrunner.errors import UsageError
-
-    try:
-        context = hs.context()
-    except UsageError:
-        context = dict(hs.host.data)
-    if inventory is not None and URL_VAR not in context:
-        try:
-            found = settings_for(hs.host, context, inventory)
-        except UsageError:
-            return context
-        context.update({"engine_url": found.url, "engine_user": found.user,
-                        "engine_password": found.password, "engine_ca_file": found.ca_file or "",
-                        "engine_insecure": found.insecure})
-    return context
 
 
 def batch_size(batch: int | str, total: int) -> int:

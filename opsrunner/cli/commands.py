@@ -119,7 +119,7 @@ def verify_workflow(req: RunRequest) -> int:
     started = time.monotonic()
     report = RunReport(new_run_id(), workflow.name, str(workflow.path))
     from opsrunner.hoststate import HostSession, HostState
-    from opsrunner.runner import checks_context
+    from opsrunner.verify import checks_context
 
     def no_connection() -> Any:
         raise AssertionError("verify renders variables only; it never connects here")

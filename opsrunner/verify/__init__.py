@@ -17,13 +17,16 @@ import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opsrunner.host import Host
 from opsrunner.report import CheckRecord
 from opsrunner.secrets import Redactor
 from opsrunner.verify.junit_read import read_cases
 from opsrunner.verify.pytest_plugin import LOCAL_HOST_ENV, VARS_ENV
+
+if TYPE_CHECKING:
+    from opsrunner.hoststate import HostState
 
 
 def run_checks(files: Sequence[Path], hosts: Sequence[Host], *,
@@ -50,6 +53,32 @@ def run_checks(files: Sequence[Path], hosts: Sequence[Host], *,
         _close_masters(workdir, hosts)
         shutil.rmtree(workdir, ignore_errors=True)
     return results
+
+
+def checks_context(hs: HostState, inventory: Mapping[str, Host] | None = None) -> dict[str, Any]:
+    """What a host's checks see as ``hostvars``: its template context (rendered workflow vars
+    included), or its inventory data if the workflow vars cannot be rendered.
+
+    With ``inventory``, a host without ``engine_url`` gets the ``engine_*`` settings its engine
+    tasks would use (its ``engine_host`` or the inventory's one engine), so checks of any host
+    can read the engine API.
+    """
+    from opsrunner.engine.settings import URL_VAR, settings_for
+    from opsrunner.errors import UsageError
+
+    try:
+        context = hs.context()
+    except UsageError:
+        context = dict(hs.host.data)
+    if inventory is not None and URL_VAR not in context:
+        try:
+            found = settings_for(hs.host, context, inventory)
+        except UsageError:
+            return context
+        context.update({"engine_url": found.url, "engine_user": found.user,
+                        "engine_password": found.password, "engine_ca_file": found.ca_file or "",
+                        "engine_insecure": found.insecure})
+    return context
 
 
 def _groups(hosts: Sequence[Host], results: dict[str, list[CheckRecord]]) -> list[list[Host]]:

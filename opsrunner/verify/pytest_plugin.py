@@ -8,7 +8,7 @@ Check files use testinfra's ``host`` fixture plus these:
   (``host_path("/etc/pki")``), as plugins do, so one check file fits the lab and production.
 * ``engine_api``: the engine API's system service (the real ovirtsdk4 on the control node),
   logged in with the host's ``engine_*`` settings (for a host without them, those of its
-  engine: see :func:`opsrunner.runner.checks_context`); skips a host that has none.
+  engine: see :func:`opsrunner.verify.checks_context`); skips a host that has none.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from typing import Any
 
 from opsrunner import Host
 from opsrunner.hoststate import HostSession, HostState
-from opsrunner.runner import checks_context
+from opsrunner.verify import checks_context
 
 
 def _state(host: Host) -> HostState:
