@@ -16,6 +16,7 @@ import threading
 from opsrunner_lab.daemon import LabServerError
 from opsrunner_lab.layout import LabHost, LabLayout
 from opsrunner_lab.processes import child_pids, terminate_all
+from opsrunner_lab.sshd import sshd_daemon, sshd_of
 from opsrunner_lab.units import host_units
 
 POWERED_OFF = "powered-off"
@@ -25,8 +26,6 @@ _log = logging.getLogger(__name__)
 def lab_guest(layout: LabLayout, vm_name: str) -> LabHost | None:
     """The guest named ``vm_name`` if ``lab up`` set up its sshd, else None (the VMs the lab
     simulates without a guest host)."""
-    from opsrunner_lab.manager import sshd_of
-
     guest = next((h for h in layout.hosts() if h.role == "guest" and h.name == vm_name), None)
     if guest is None or not sshd_of(layout, guest).config_path.exists():
         return None
@@ -52,8 +51,6 @@ class LabGuestPower:
 
     def power_on(self, vm_name: str) -> None:
         """The VM started: its guest's sshd starts (a pending power-off is cancelled)."""
-        from opsrunner_lab.manager import sshd_daemon
-
         guest = self._guest(vm_name)
         if guest is None:
             return
@@ -86,8 +83,6 @@ class LabGuestPower:
             timer.start()
 
     def _stop_sshd(self, guest: LabHost) -> None:
-        from opsrunner_lab.manager import sshd_daemon
-
         with self._lock:
             if self._pending.get(guest.name) is not threading.current_thread():
                 return  # cancelled (the VM started again) after the timer fired

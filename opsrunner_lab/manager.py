@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from opsrunner_lab.daemon import Daemon, LabServerError
+from opsrunner_lab.daemon import LabServerError
 from opsrunner_lab.guest_power import powered_off
 from opsrunner_lab.lab_inventory import write_inventory
 from opsrunner_lab.layout import ENGINE, LabHost, LabLayout
-from opsrunner_lab.sshd import SshdHost, client_key
+from opsrunner_lab.sshd import client_key, sshd_daemon, sshd_of
 from opsrunner_lab.systemctl import Systemctl
 from opsrunner_lab.units import host_units
 
@@ -42,20 +42,6 @@ def require_root() -> None:
         raise LabServerError("the lab must run as root: it starts sshd (privilege separation), "
                              "PostgreSQL as user postgres and Apache on ports 80/443; "
                              "run it with sudo or as root")
-
-
-def sshd_of(layout: LabLayout, host: LabHost) -> SshdHost:
-    """The host's sshd (state in ``hosts/<name>/sshd``, lab tools first on PATH, root's
-    home the sysroot's ``/root``)."""
-    return SshdHost(layout.host_dir(host.name), "sshd", host.address, host.port,
-                    path_prefix=str(layout.bin_dir(host.name)),
-                    home=str(layout.sysroot(host.name) / "root"))
-
-
-def sshd_daemon(layout: LabLayout, host: LabHost) -> Daemon:
-    server = sshd_of(layout, host)
-    return Daemon(f"sshd@{host.name}", server.argv(), layout.run_dir(host.name) / "sshd.pid",
-                  layout.log_dir(host.name) / "sshd.log", ready=server.answers)
 
 
 def write_tools(layout: LabLayout, host: LabHost) -> None:

@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from opsrunner_lab.daemon import LabServerError
+from opsrunner_lab.daemon import Daemon, LabServerError
+from opsrunner_lab.layout import LabHost, LabLayout
 from opsrunner_lab.processes import child_pids, term_when_parent_dies, terminate_all
 
 SSHD = "/usr/sbin/sshd"
@@ -211,6 +212,20 @@ class SshdHost:
         self.stop()
         raise LabServerError(f"sshd {self.name} did not start on {self.address}:{self.port}; "
                              f"log {self.log_path}:\n{self.log_tail()}")
+
+
+def sshd_of(layout: LabLayout, host: LabHost) -> SshdHost:
+    """The host's sshd (state in ``hosts/<name>/sshd``, lab tools first on PATH, root's
+    home the sysroot's ``/root``)."""
+    return SshdHost(layout.host_dir(host.name), "sshd", host.address, host.port,
+                    path_prefix=str(layout.bin_dir(host.name)),
+                    home=str(layout.sysroot(host.name) / "root"))
+
+
+def sshd_daemon(layout: LabLayout, host: LabHost) -> Daemon:
+    server = sshd_of(layout, host)
+    return Daemon(f"sshd@{host.name}", server.argv(), layout.run_dir(host.name) / "sshd.pid",
+                  layout.log_dir(host.name) / "sshd.log", ready=server.answers)
 
 
 def _keygen(path: Path, key_type: str, comment: str) -> None:

@@ -12,21 +12,48 @@ import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from opsrunner_lab.engine_api.actions_hosts import register as register_hosts
+from opsrunner_lab.engine_api.actions_vms import register as register_vms
 from opsrunner_lab.engine_api.catalog import Catalog
+from opsrunner_lab.engine_api.disks import register as register_disks
 from opsrunner_lab.engine_api.events import record_event
+from opsrunner_lab.engine_api.events import register as register_events
 from opsrunner_lab.engine_api.faults import ApiFault
-from opsrunner_lab.engine_api.handlers import ApiContext, GuestDisk, Handlers, default_handlers
+from opsrunner_lab.engine_api.handlers import ApiContext, GuestDisk, Handlers
+from opsrunner_lab.engine_api.imagetransfers import register as register_transfers
 from opsrunner_lab.engine_api.lab_internal import PREFIX as LAB_PREFIX
 from opsrunner_lab.engine_api.lab_internal import LabInternal
 from opsrunner_lab.engine_api.model import Document
 from opsrunner_lab.engine_api.resources import Reply, Resources
 from opsrunner_lab.engine_api.settings import EngineSettings
+from opsrunner_lab.engine_api.snapshots import register as register_snapshots
 from opsrunner_lab.engine_api.sso import Session, Sso, SsoError
 from opsrunner_lab.engine_api.store import Store
+from opsrunner_lab.engine_api.template_removal import register as register_template_removal
+from opsrunner_lab.engine_api.template_updates import register as register_template_updates
+from opsrunner_lab.engine_api.templates import register as register_templates
+from opsrunner_lab.engine_api.transitions import register as register_transitions
+from opsrunner_lab.engine_api.vm_devices import register as register_devices
+from opsrunner_lab.engine_api.vm_nics import register as register_nics
 from opsrunner_lab.engine_api.xmlcodec import JSON_TYPE, XML_TYPE, to_json, to_xml
 
 PREFIX = "/ovirt-engine"
 HEALTH = b"DB Up!Welcome to Health Status!"
+
+# Every write the simulator implements, registered in this order (events first: the others
+# record events; transitions before the kinds that schedule them).
+REGISTRARS = (register_events, register_transitions, register_hosts, register_vms,
+              register_devices, register_templates, register_snapshots, register_disks,
+              register_transfers, register_template_updates, register_nics,
+              register_template_removal)
+
+
+def default_handlers() -> Handlers:
+    """A fresh :class:`.handlers.Handlers` holding every write the simulator implements."""
+    handlers = Handlers()
+    for register in REGISTRARS:
+        register(handlers)
+    return handlers
 
 
 @dataclass

@@ -1,8 +1,10 @@
 """The write side of the API: handlers for add, update, remove and actions, by kind.
 
 Reads are generic (:mod:`opsrunner_lab.engine_api.resources`); every write the simulator
-supports is a handler registered here by kind key (``events``, ``vms/snapshots``) and, for an
-action, its name (``("hosts", "deactivate")``). A handler validates like the engine (raising an
+supports is a handler registered in :class:`Handlers` by kind key (``events``,
+``vms/snapshots``) and, for an action, its name (``("hosts", "deactivate")``); each kind's
+module has a ``register(handlers)``, and :func:`opsrunner_lab.engine_api.app.default_handlers`
+collects them all (this module imports none of them). A handler validates like the engine (raising an
 :class:`~opsrunner_lab.engine_api.faults.ApiFault`), changes the store, and may schedule the
 state transitions that follow (``ctx.store.schedule``, or a scheduled hook registered in
 ``hooks``). A *viewer* adapts a GET of one entity to its query (``?current=true`` of a CD-ROM).
@@ -90,26 +92,3 @@ class Handlers:
         for name, hook in self.hooks.items():
             store.register_hook(name, hook)
 
-
-def default_handlers() -> Handlers:
-    """Every write the simulator implements."""
-    from opsrunner_lab.engine_api.actions_hosts import register as register_hosts
-    from opsrunner_lab.engine_api.actions_vms import register as register_vms
-    from opsrunner_lab.engine_api.disks import register as register_disks
-    from opsrunner_lab.engine_api.events import register as register_events
-    from opsrunner_lab.engine_api.imagetransfers import register as register_transfers
-    from opsrunner_lab.engine_api.snapshots import register as register_snapshots
-    from opsrunner_lab.engine_api.template_removal import register as register_template_removal
-    from opsrunner_lab.engine_api.template_updates import register as register_template_updates
-    from opsrunner_lab.engine_api.templates import register as register_templates
-    from opsrunner_lab.engine_api.transitions import register as register_transitions
-    from opsrunner_lab.engine_api.vm_devices import register as register_devices
-    from opsrunner_lab.engine_api.vm_nics import register as register_nics
-
-    handlers = Handlers()
-    for register in (register_events, register_transitions, register_hosts, register_vms,
-                     register_devices, register_templates, register_snapshots, register_disks,
-                     register_transfers, register_template_updates, register_nics,
-                     register_template_removal):
-        register(handlers)
-    return handlers

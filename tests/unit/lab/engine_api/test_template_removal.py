@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from opsrunner_lab.engine_api import shapes
+from opsrunner_lab.engine_api.app import default_handlers
 from opsrunner_lab.engine_api.disks import create_image, disk_file
 from opsrunner_lab.engine_api.faults import ApiFault
-from opsrunner_lab.engine_api.handlers import ApiContext, Target, default_handlers
+from opsrunner_lab.engine_api.handlers import ApiContext, Target
 from opsrunner_lab.engine_api.model import BLANK_TEMPLATE_ID, Document, ref
 from opsrunner_lab.engine_api.root import SYSTEM
 from opsrunner_lab.engine_api.settings import EngineSettings
