@@ -3,10 +3,13 @@
 Everything opsrunner raises on purpose derives from :class:`OpsrunnerError`.
 :class:`UsageError` and its subclasses are the user's mistakes (bad input, bad
 options): the CLI prints them as one line, without a traceback, and exits 1.
+:func:`suggest` is the one "did you mean" of their messages.
 """
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -83,3 +86,22 @@ class EngineTimeout(EngineError):
 
 class EngineCheckModeError(EngineError):
     """A task tried to change the engine in check mode (a bug of the task; nothing was sent)."""
+
+
+def suggest(name: str, known: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` naming the known name closest to ``name``, or ``""``.
+
+    A known name equal to ``name`` but for case wins (the first in sorted order); otherwise
+    the closest by :func:`difflib.get_close_matches` at its default cutoff (0.6), if any.
+    """
+    names = sorted(set(known))
+    folded = [k for k in names if k.lower() == name.lower()]
+    close = folded[:1] or difflib.get_close_matches(name, names, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def unknown_name_message(kind: str, name: str, known: Iterable[str]) -> str:
+    """``unknown task 'comand'; did you mean 'command'? (known: ...)`` (30 names at most)."""
+    names = sorted(known)
+    listing = ", ".join(names) if len(names) <= 30 else ", ".join(names[:30]) + ", ..."
+    return f"unknown {kind} {name!r}{suggest(name, names)} (known: {listing})"

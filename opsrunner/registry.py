@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from opsrunner.connection import Connection, ConnectOptions
-from opsrunner.errors import PluginError, UsageError
+from opsrunner.errors import PluginError, UsageError, unknown_name_message
 from opsrunner.host import Host
 from opsrunner.taskspec import TaskFunc, TaskSpec
 
@@ -62,12 +61,3 @@ class Registry:
             return self.connections[name]
         except KeyError:
             raise UsageError(unknown_name_message("connection type", name, self.connections)) from None
-
-
-def unknown_name_message(kind: str, name: str, known: object) -> str:
-    """``unknown task 'comand'; did you mean 'command'? (known: ...)``."""
-    names = sorted(str(k) for k in known)  # type: ignore[attr-defined]
-    close = difflib.get_close_matches(name, names, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    listing = ", ".join(names) if len(names) <= 30 else ", ".join(names[:30]) + ", ..."
-    return f"unknown {kind} {name!r}{hint} (known: {listing})"

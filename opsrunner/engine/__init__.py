@@ -10,7 +10,6 @@ but never writes. SDK exceptions become :class:`EngineError` (a ``TaskFailed``) 
 from __future__ import annotations
 
 import contextlib
-import difflib
 import threading
 from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 from opsrunner.engine.errors import EngineCheckModeError, EngineError, engine_errors
 from opsrunner.engine.settings import EngineSettings, settings_for
 from opsrunner.engine.wait import FAILURE_STATUSES, Clock, status_value, wait_for_status
+from opsrunner.errors import suggest
 from opsrunner.host import Host
 from opsrunner.secrets import Redactor
 
@@ -149,12 +149,7 @@ class EngineSession:
 
 def not_found_message(word: str, name: str, names: list[str]) -> str:
     """``no host named 'kvm9'; did you mean 'kvm1'? (hosts: kvm1, kvm2)``."""
-    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
-    folded = [n for n in names if n.lower() == name.lower()]
-    hint = folded[0] if folded else (close[0] if close else None)
-    text = f"no {word} named {name!r} in the engine"
-    if hint is not None:
-        text += f"; did you mean {hint!r}?"
+    text = f"no {word} named {name!r} in the engine{suggest(name, names)}"
     shown = ", ".join(names[:_LISTED_NAMES]) + (", ..." if len(names) > _LISTED_NAMES else "")
     return text + (f" ({word}s: {shown})" if names else f" (there are no {word}s)")
 

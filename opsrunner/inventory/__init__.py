@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from opsrunner.errors import InventoryError
+from opsrunner.errors import InventoryError, unknown_name_message
 from opsrunner.host import Host
 from opsrunner.inventory import patterns as limit
-from opsrunner.registry import unknown_name_message
 from opsrunner.secrets import MASK, Redactor
 
 if TYPE_CHECKING:

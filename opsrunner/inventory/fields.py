@@ -7,12 +7,11 @@ Every check raises :class:`InventoryError` naming ``where`` (e.g. ``host 'web1',
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any, NoReturn
 
-from opsrunner.errors import InventoryError, Location
+from opsrunner.errors import InventoryError, Location, suggest
 from opsrunner.secrets import is_secret_ref, read_secret
 from opsrunner.yamlsrc import Place, load_yaml
 
@@ -35,9 +34,9 @@ def fail(where: str, problem: str, location: Location) -> NoReturn:
 def unknown_key(where: str, kind: str, name: object, allowed: Collection[str],
                 location: Location) -> NoReturn:
     """Raise "unknown <kind> 'x'; did you mean 'y'? (allowed: ...)"."""
-    close = difflib.get_close_matches(str(name), sorted(allowed), n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    fail(where, f"unknown {kind} {name!r}{hint} (allowed: {', '.join(sorted(allowed))})", location)
+    listing = ", ".join(sorted(allowed))
+    fail(where, f"unknown {kind} {name!r}{suggest(str(name), allowed)} (allowed: {listing})",
+         location)
 
 
 def mapping(value: Any, where: str, location: Location,

@@ -8,12 +8,11 @@ Mistakes raise :class:`UsageError` naming the pattern and the column (counted fr
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from opsrunner.errors import UsageError
+from opsrunner.errors import UsageError, suggest
 
 _OPERATORS = "|&!(),:"
 _UNION = "|,:"
@@ -196,7 +195,4 @@ def _hosts_named(limit: Limit, name: Name, membership: Mapping[str, Collection[s
 
 
 def _unknown(name: str, known: list[str]) -> str:
-    same_case = [k for k in known if k.lower() == name.lower()]
-    close = same_case[:1] or difflib.get_close_matches(name, known, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    return f"no host or group is called {name!r}{hint}"
+    return f"no host or group is called {name!r}{suggest(name, known)}"

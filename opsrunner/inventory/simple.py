@@ -10,12 +10,11 @@ paths are relative to the folder. Secrets come only from ``*_env`` / ``*_file`` 
 from __future__ import annotations
 
 import copy
-import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from opsrunner.errors import Location
+from opsrunner.errors import Location, suggest
 from opsrunner.host import Host
 from opsrunner.inventory import Group, Inventory, group_lineage
 from opsrunner.inventory import fields as check
@@ -118,7 +117,7 @@ def load_simple(path: Path) -> Inventory | None:
             for group, at in entry.groups:
                 if group not in groups:
                     check.fail(f"{kind} {name!r}", f"group {group!r} is not defined in groups.yaml"
-                               + _suggest(group, groups), at)
+                               + suggest(group, groups), at)
     model = {name: Group(name, tuple(g for g, _ in entry.groups)) for name, entry in groups.items()}
     _check_cycles(groups)
     resolved = {name: _host(name, entry, [groups[g] for g in group_lineage(
@@ -157,8 +156,3 @@ def _check_cycles(groups: dict[str, _Entry]) -> None:
     for name in groups:
         if name not in done:
             visit(name, [name])
-
-
-def _suggest(name: str, known: dict[str, _Entry]) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""

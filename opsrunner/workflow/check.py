@@ -8,13 +8,12 @@ raises one :class:`WorkflowErrors` listing them, sorted by position.
 
 from __future__ import annotations
 
-import difflib
 import keyword
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from opsrunner.errors import Location, TemplateError, WorkflowError
+from opsrunner.errors import Location, TemplateError, WorkflowError, suggest
 from opsrunner.taskspec import TaskSpec
 from opsrunner.templating import is_template, undeclared_names
 from opsrunner.yamlsrc import KeyPath, Positions
@@ -64,7 +63,7 @@ class Checker:
             if key in allowed:
                 known[key] = item
                 continue
-            hint = (hints or {}).get(str(key)) or did_you_mean(str(key), allowed)
+            hint = (hints or {}).get(str(key)) or suggest(str(key), allowed)
             self.report(self.positions.key((*path, key)),
                         f"unknown key {key!r} in {what}{hint} (allowed: {', '.join(allowed)})")
         return known
@@ -215,11 +214,6 @@ def is_variable_name(value: Any) -> bool:
 def looks_secret(name: str) -> bool:
     """Parameters whose values never appear in messages."""
     return any(word in name.lower() for word in _SECRET_WORDS)
-
-
-def did_you_mean(name: str, choices: Collection[str]) -> str:
-    close = difflib.get_close_matches(name, list(choices), n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def describe(value: Any, *, secret: bool = False) -> str:

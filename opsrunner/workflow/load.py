@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from opsrunner.errors import Location, UsageError, WorkflowError
+from opsrunner.errors import Location, UsageError, WorkflowError, suggest
 from opsrunner.inventory.patterns import parse_limit
 from opsrunner.registry import Registry
 from opsrunner.taskspec import TaskSpec
@@ -20,7 +20,6 @@ from opsrunner.workflow.check import (
     WorkflowErrors,
     coerce_param,
     describe,
-    did_you_mean,
     has_template,
     is_variable_name,
 )
@@ -167,7 +166,7 @@ def _args(check: Checker, data: Mapping[str, Any], path: KeyPath,
         elif name not in spec.params:
             check.report(check.positions.key((*at, name)),
                          f"task {spec.name!r} has no parameter {name!r}"
-                         f"{did_you_mean(str(name), spec.params)} ({_signature(spec)})")
+                         f"{suggest(str(name), spec.params)} ({_signature(spec)})")
         elif has_template(value):
             args[name] = value
         else:

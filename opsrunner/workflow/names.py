@@ -9,7 +9,6 @@ tested with ``is defined``/``is undefined`` or given a ``default`` filter is not
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from jinja2 import nodes
 
-from opsrunner.errors import Location, TemplateError
+from opsrunner.errors import Location, TemplateError, suggest
 from opsrunner.templating import environment, is_template, undeclared_names
 from opsrunner.workflow.check import RUNTIME_NAMES, Problem
 
@@ -93,9 +92,7 @@ def _check(value: Any, expression: bool, scope: _Scope, where: Location,
 def _message(name: str, scope: _Scope) -> str:
     if name in scope.notes:
         return f"undefined variable {name!r}: {scope.notes[name]}"
-    close = difflib.get_close_matches(name, sorted(scope.names), n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    return f"undefined variable {name!r}{hint} (defined here: {_listing(scope)})"
+    return f"undefined variable {name!r}{suggest(name, scope.names)} (defined here: {_listing(scope)})"
 
 
 def _listing(scope: _Scope) -> str:
