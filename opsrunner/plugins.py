@@ -1,9 +1,10 @@
-"""The plugin manager: loads plugins, checks their hooks, fills a Registry.
+"""The plugin manager: loads plugins, checks their hooks, fills a Registry, relays run events.
 
 Plugins come from the ``opsrunner`` entry-point group (first-party ones included, so they
 load exactly like third-party ones), from ``--plugin-dir`` folders (every ``*.py`` file in
-them), and from objects passed in by code. ``OPSRUNNER_DISABLE_PLUGINS=name,...`` blocks
-entry-point plugins by name.
+them but those whose name starts with ``_``: helpers the plugin files import), and from
+objects passed in by code. ``OPSRUNNER_DISABLE_PLUGINS=name,...`` blocks entry-point plugins
+by name.
 """
 
 from __future__ import annotations
@@ -35,8 +36,13 @@ class PluginManager:
     """pluggy's manager with opsrunner's loading rules."""
 
     def __init__(self) -> None:
-        self.pm = pluggy.PluginManager("opsrunner")
+        self.pm = pluggy.PluginManager(hookspecs.NAME)
         self.pm.add_hookspecs(hookspecs)
+
+    @property
+    def hook(self) -> pluggy.HookRelay:
+        """The hook relay: ``manager.hook.opsrunner_run_started(...)`` calls every plugin."""
+        return self.pm.hook
 
     def load_entry_points(self) -> None:
         """Import and register every entry point of the ``opsrunner`` group not disabled."""
@@ -117,12 +123,19 @@ def _import_file(module_name: str, file: Path) -> ModuleType:
     return module
 
 
-def load_registry(plugin_dirs: Iterable[str | Path] = (), extra: Iterable[object] = ()) -> Registry:
-    """The usual way in: entry points, plugin folders, extra plugin objects -> Registry."""
+def load_plugins(plugin_dirs: Iterable[str | Path] = (),
+                 extra: Iterable[object] = ()) -> tuple[PluginManager, Registry]:
+    """The usual way in: entry points, plugin folders, extra plugin objects -> the manager
+    (for the run-event hooks) and the Registry its plugins filled."""
     manager = PluginManager()
     manager.load_entry_points()
     for folder in plugin_dirs:
         manager.load_plugin_dir(folder)
     for i, plugin in enumerate(extra):
         manager.register(plugin, getattr(plugin, "__name__", f"extra{i}"))
-    return manager.build_registry()
+    return manager, manager.build_registry()
+
+
+def load_registry(plugin_dirs: Iterable[str | Path] = (), extra: Iterable[object] = ()) -> Registry:
+    """:func:`load_plugins`, for callers that need only the Registry."""
+    return load_plugins(plugin_dirs, extra)[1]

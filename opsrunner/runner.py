@@ -21,6 +21,8 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import pluggy
+
 from opsrunner.connection import ConnectOptions
 from opsrunner.engine import EnginePool
 from opsrunner.host import Host
@@ -28,7 +30,7 @@ from opsrunner.hoststate import HostSession, HostState
 from opsrunner.inventory import Inventory
 from opsrunner.registry import Registry
 from opsrunner.report import RunReport, StepRecord
-from opsrunner.report.events import Observers, RunObserver
+from opsrunner.report.events import RunEvents
 from opsrunner.report.journal import new_run_id
 from opsrunner.secrets import Redactor
 from opsrunner.stepexec import ExecOptions, StepExecutor
@@ -48,23 +50,27 @@ class RunOptions:
 
 
 class Runner:
-    """Executes one workflow on the hosts it selects; :meth:`run` returns the report."""
+    """Executes one workflow on the hosts it selects; :meth:`run` returns the report.
+
+    Every event of the run goes to the run-event hooks of ``hook`` (a plugin manager's
+    relay), where the progress display, the journal and the reports listen.
+    """
 
     def __init__(self, workflow: Workflow, inventory: Inventory, hosts: Sequence[Host],
                  registry: Registry, options: RunOptions, *,
-                 observer: RunObserver | None = None, redactor: Redactor | None = None,
+                 hook: pluggy.HookRelay | None = None, redactor: Redactor | None = None,
                  run_id: str | None = None) -> None:
         self.workflow = workflow
         self.inventory = inventory
         self.registry = registry
         self.options = options
         self.run_id = run_id or new_run_id()
-        self.observer = observer or Observers()
         self.redactor = redactor or Redactor(inventory.secrets)
         self.stop = threading.Event()
         self._notes_lock = threading.Lock()
         self.report = RunReport(self.run_id, workflow.name, str(workflow.path),
                                 check=options.check)
+        self.observer = RunEvents(hook, self.report)
         self.states = [self._state(h) for h in hosts]
         for hs in self.states:
             self.report.hosts[hs.host.name] = hs.report

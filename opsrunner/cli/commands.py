@@ -14,7 +14,7 @@ from opsrunner.connection import ConnectOptions
 from opsrunner.errors import UsageError
 from opsrunner.host import Host
 from opsrunner.inventory import Inventory, load_inventory
-from opsrunner.plugins import load_registry
+from opsrunner.plugins import PluginManager, load_plugins, load_registry
 from opsrunner.registry import Registry
 from opsrunner.report import EXIT_OK, EXIT_USAGE, HostReport, RunReport
 from opsrunner.workflow import Workflow, check_names, load_workflow
@@ -53,9 +53,21 @@ def select_hosts(inventory: Inventory, workflow: Workflow, limit: str | None) ->
     return hosts
 
 
-def _prepare(req: RunRequest) -> tuple[Registry, Workflow, Inventory, list[Host], dict[str, object]]:
+@dataclass
+class Prepared:
+    """A run that passed validation: its plugins, workflow, inventory, hosts and ``-e`` vars."""
+
+    plugins: PluginManager
+    registry: Registry
+    workflow: Workflow
+    inventory: Inventory
+    hosts: list[Host]
+    extra: dict[str, object]
+
+
+def _prepare(req: RunRequest) -> Prepared:
     """Validate everything before the first connection (exit 1 on any problem)."""
-    registry = load_registry(req.plugin_dirs)
+    plugins, registry = load_plugins(req.plugin_dirs)
     extra = parse_extra_vars(req.extra)
     workflow = load_workflow(req.workflow, registry)
     inventory = load_inventory(req.inventory, registry)
@@ -63,7 +75,7 @@ def _prepare(req: RunRequest) -> tuple[Registry, Workflow, Inventory, list[Host]
     for host in hosts:
         registry.connection_factory(host.connection)
     _raise_undefined(workflow, hosts, extra)
-    return registry, workflow, inventory, hosts, extra
+    return Prepared(plugins, registry, workflow, inventory, hosts, extra)
 
 
 def _raise_undefined(workflow: Workflow, hosts: Sequence[Host], extra: dict[str, object]) -> None:
@@ -77,59 +89,71 @@ def _raise_undefined(workflow: Workflow, hosts: Sequence[Host], extra: dict[str,
         raise WorkflowErrors(problems)
 
 
+def _register_reports(plugins: PluginManager, req: RunRequest) -> None:
+    """The reports asked for on the command line, as run-event plugins."""
+    if req.output == "json":
+        from opsrunner.report.json_report import JsonReport
+
+        plugins.register(JsonReport(), "json-report")
+    if req.junit:
+        from opsrunner.report.junit import JunitReport
+
+        plugins.register(JunitReport(req.junit), "junit-report")
+
+
 def run_workflow(req: RunRequest) -> int:
     """``opsrunner run``: returns the exit code."""
-    from opsrunner.report.events import Observers, RunObserver
     from opsrunner.report.journal import Journal, new_run_id
     from opsrunner.runner import Runner, RunOptions
     from opsrunner.secrets import Redactor
 
-    registry, workflow, inventory, hosts, extra = _prepare(req)
-    redactor = Redactor(inventory.secrets)
+    run = _prepare(req)
+    redactor = Redactor(run.inventory.secrets)
     run_id = new_run_id()
     journal = Journal(req.journal_dir, run_id, redactor)
-    observers: list[RunObserver] = [journal]
+    run.plugins.register(journal, "journal")
     if req.output == "text":
         from opsrunner.report.display import ProgressDisplay
 
-        observers.append(ProgressDisplay(verbose=req.verbose))
-    options = RunOptions(check=req.check, forks=req.forks, extra_vars=extra,
+        run.plugins.register(ProgressDisplay(verbose=req.verbose), "progress-display")
+    _register_reports(run.plugins, req)
+    options = RunOptions(check=req.check, forks=req.forks, extra_vars=run.extra,
                          confirmed=req.confirmed, verify=req.verify,
                          connect=ConnectOptions(accept_new_host_keys=req.accept_new))
-    runner = Runner(workflow, inventory, hosts, registry, options,
-                    observer=Observers(*observers), redactor=redactor, run_id=run_id)
+    runner = Runner(run.workflow, run.inventory, run.hosts, run.registry, options,
+                    hook=run.plugins.hook, redactor=redactor, run_id=run_id)
     try:
         report = runner.run()
     finally:
         journal.close()
-    return _emit(report, req)
+    return report.exit_code
 
 
 def verify_workflow(req: RunRequest) -> int:
     """``opsrunner verify``: only the workflow's checks, on its hosts."""
     import time
 
+    from opsrunner.hoststate import HostSession, HostState
     from opsrunner.report.journal import new_run_id
     from opsrunner.secrets import Redactor
-    from opsrunner.verify import run_checks
+    from opsrunner.verify import checks_context, run_checks
 
-    _registry, workflow, inventory, hosts, extra = _prepare(req)
+    run = _prepare(req)
+    workflow, hosts = run.workflow, run.hosts
     if not workflow.verify:
         raise UsageError(f"{workflow.path}: the workflow has no verify: checks")
     started = time.monotonic()
     report = RunReport(new_run_id(), workflow.name, str(workflow.path))
-    from opsrunner.hoststate import HostSession, HostState
-    from opsrunner.verify import checks_context
 
     def no_connection() -> Any:
         raise AssertionError("verify renders variables only; it never connects here")
 
     states = [HostState(h, HostSession(no_connection), workflow_vars=workflow.vars,
-                        extra_vars=extra, check=False, run_id=report.run_id) for h in hosts]
+                        extra_vars=run.extra, check=False, run_id=report.run_id) for h in hosts]
     results = run_checks(workflow.verify, hosts,
-                         host_vars={hs.host.name: checks_context(hs, inventory.hosts)
+                         host_vars={hs.host.name: checks_context(hs, run.inventory.hosts)
                                     for hs in states},
-                         redactor=Redactor(inventory.secrets))
+                         redactor=Redactor(run.inventory.secrets))
     for host in hosts:
         hr = report.hosts.setdefault(host.name, HostReport(host.name))
         hr.verify = results.get(host.name, [])
@@ -141,17 +165,8 @@ def verify_workflow(req: RunRequest) -> int:
         from opsrunner.report.display import print_summary
 
         print_summary(report, Console())
-    return _emit(report, req)
-
-
-def _emit(report: RunReport, req: RunRequest) -> int:
-    if req.output == "json":
-        json.dump(report.as_json(), sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    if req.junit:
-        from opsrunner.report.junit import write_junit
-
-        write_junit(report, req.junit)
+    _register_reports(run.plugins, req)
+    run.plugins.hook.opsrunner_run_finished(report=report)
     return report.exit_code
 
 

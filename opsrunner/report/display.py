@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from opsrunner.hookspecs import hookimpl
 from opsrunner.report import RunReport, StepRecord
 
 _STYLE = {"ok": "green", "changed": "yellow", "failed": "bold red", "skipped": "dim",
@@ -17,7 +18,7 @@ _STYLE = {"ok": "green", "changed": "yellow", "failed": "bold red", "skipped": "
 
 
 class ProgressDisplay:
-    """A :class:`opsrunner.report.events.RunObserver` drawing on ``console`` (stderr by default)."""
+    """A run-event plugin (:mod:`opsrunner.hookspecs`) drawing on ``console`` (stderr by default)."""
 
     def __init__(self, console: Console | None = None, *, verbose: bool = False) -> None:
         self.console = console or Console(stderr=True)
@@ -28,18 +29,21 @@ class ProgressDisplay:
                                   console=self.console, transient=True)
         self._bar = self._progress.add_task("", total=None)
 
-    def run_started(self, report: RunReport, hosts: Sequence[str], steps: int) -> None:
+    @hookimpl
+    def opsrunner_run_started(self, report: RunReport, hosts: Sequence[str], steps: int) -> None:
         mode = " (check mode)" if report.check else ""
         self.console.print(f"[bold]{report.workflow}[/]{mode}: {len(hosts)} host(s), "
                            f"run {report.run_id}")
         self._progress.update(self._bar, total=len(hosts) * steps, description=report.workflow)
         self._progress.start()
 
-    def step_started(self, host: str, step: str, always: bool) -> None:
+    @hookimpl
+    def opsrunner_step_started(self, host: str, step: str) -> None:
         with self._lock:
             self._progress.update(self._bar, description=f"{host}: {step}")
 
-    def step_finished(self, host: str, record: StepRecord) -> None:
+    @hookimpl
+    def opsrunner_step_finished(self, host: str, record: StepRecord) -> None:
         with self._lock:
             self._progress.advance(self._bar)
             if record.status in ("changed", "failed") or self.verbose:
@@ -53,11 +57,13 @@ class ProgressDisplay:
                     line.append("  (ignored: on_error continue)", style="dim")
                 self.console.print(line)
 
-    def host_log(self, host: str, message: str) -> None:
+    @hookimpl
+    def opsrunner_host_log(self, host: str, message: str) -> None:
         with self._lock:
             self.console.print(Text(f"  {host:<16} {message}", style="dim"))
 
-    def run_finished(self, report: RunReport) -> None:
+    @hookimpl
+    def opsrunner_run_finished(self, report: RunReport) -> None:
         self._progress.stop()
         print_summary(report, self.console)
 

@@ -1,15 +1,17 @@
-"""What the runner tells observers (progress display, journal) while it works."""
+"""The runner's side of the run-event hooks (:mod:`opsrunner.hookspecs`, "The run's life")."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Protocol
 
+import pluggy
+
 from opsrunner.report import RunReport, StepRecord
 
 
 class RunObserver(Protocol):
-    """Receives run events; called from worker threads, so implementations lock."""
+    """What the runner and the step executor call as the run goes (from worker threads)."""
 
     def run_started(self, report: RunReport, hosts: Sequence[str], steps: int) -> None: ...
 
@@ -22,28 +24,34 @@ class RunObserver(Protocol):
     def run_finished(self, report: RunReport) -> None: ...
 
 
-class Observers:
-    """Fans every event out to several observers, in order."""
+class RunEvents:
+    """A :class:`RunObserver` that calls each event's hook on every registered plugin.
 
-    def __init__(self, *observers: RunObserver) -> None:
-        self.observers = list(observers)
+    ``hook`` is a plugin manager's relay (``PluginManager.hook``); without one, the events
+    reach no plugin.
+    """
+
+    def __init__(self, hook: pluggy.HookRelay | None, report: RunReport) -> None:
+        self.hook = hook
+        self.report = report
 
     def run_started(self, report: RunReport, hosts: Sequence[str], steps: int) -> None:
-        for o in self.observers:
-            o.run_started(report, hosts, steps)
+        if self.hook is not None:
+            self.hook.opsrunner_run_started(report=report, hosts=list(hosts), steps=steps)
 
     def step_started(self, host: str, step: str, always: bool) -> None:
-        for o in self.observers:
-            o.step_started(host, step, always)
+        if self.hook is not None:
+            self.hook.opsrunner_step_started(report=self.report, host=host, step=step,
+                                             always=always)
 
     def step_finished(self, host: str, record: StepRecord) -> None:
-        for o in self.observers:
-            o.step_finished(host, record)
+        if self.hook is not None:
+            self.hook.opsrunner_step_finished(report=self.report, host=host, record=record)
 
     def host_log(self, host: str, message: str) -> None:
-        for o in self.observers:
-            o.host_log(host, message)
+        if self.hook is not None:
+            self.hook.opsrunner_host_log(report=self.report, host=host, message=message)
 
     def run_finished(self, report: RunReport) -> None:
-        for o in self.observers:
-            o.run_finished(report)
+        if self.hook is not None:
+            self.hook.opsrunner_run_finished(report=report)

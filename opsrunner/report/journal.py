@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from opsrunner.hookspecs import hookimpl
 from opsrunner.report import RunReport, StepRecord
 from opsrunner.secrets import Redactor
 
@@ -27,7 +28,7 @@ def new_run_id() -> str:
 
 
 class Journal:
-    """A :class:`opsrunner.report.events.RunObserver` appending events to the run's file."""
+    """A run-event plugin (:mod:`opsrunner.hookspecs`) appending every event to the run's file."""
 
     def __init__(self, folder: Path, run_id: str, redactor: Redactor) -> None:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -50,20 +51,25 @@ class Journal:
         with self._lock:
             self._file.close()
 
-    def run_started(self, report: RunReport, hosts: Sequence[str], steps: int) -> None:
+    @hookimpl(tryfirst=True)
+    def opsrunner_run_started(self, report: RunReport, hosts: Sequence[str]) -> None:
         self.write("run_started", run_id=report.run_id, workflow=report.workflow,
                    file=report.workflow_file, check=report.check, hosts=list(hosts))
 
-    def step_started(self, host: str, step: str, always: bool) -> None:
+    @hookimpl(tryfirst=True)
+    def opsrunner_step_started(self, host: str, step: str, always: bool) -> None:
         self.write("step_started", host=host, step=step, always=always)
 
-    def step_finished(self, host: str, record: StepRecord) -> None:
+    @hookimpl(tryfirst=True)
+    def opsrunner_step_finished(self, host: str, record: StepRecord) -> None:
         self.write("step_finished", host=host, **record.as_json())
 
-    def host_log(self, host: str, message: str) -> None:
+    @hookimpl(tryfirst=True)
+    def opsrunner_host_log(self, host: str, message: str) -> None:
         self.write("log", host=host, message=message)
 
-    def run_finished(self, report: RunReport) -> None:
+    @hookimpl(tryfirst=True)
+    def opsrunner_run_finished(self, report: RunReport) -> None:
         self.write("run_finished", ok=report.ok, exit_code=report.exit_code,
                    interrupted=report.interrupted, duration=round(report.duration, 3),
                    hosts={n: h.status for n, h in report.hosts.items()},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from opsrunner.hookspecs import hookimpl
 from opsrunner.report import RunReport
 
 
@@ -54,3 +55,14 @@ def write_junit(report: RunReport, path: str | Path) -> None:
     tree = to_junit(report)
     ET.indent(tree)
     tree.write(path, encoding="utf-8", xml_declaration=True)
+
+
+class JunitReport:
+    """A run-event plugin writing the report's JUnit XML to ``path`` when the run ends."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = path
+
+    @hookimpl
+    def opsrunner_run_finished(self, report: RunReport) -> None:
+        write_junit(report, self.path)
