@@ -63,13 +63,25 @@ class PluginManager:
             self.register(plugin, ep.name)
 
     def load_plugin_dir(self, folder: str | Path) -> None:
-        """Register every ``*.py`` module of ``folder`` as a plugin named after its file."""
+        """Register every ``*.py`` module of ``folder`` as a plugin named after its file.
+
+        Files whose name starts with ``_`` are helpers, not plugins: the folder is put on
+        ``sys.path`` so plugin files can ``import _helpers``. A folder without any plugin
+        file is an error that says so.
+        """
         path = Path(folder)
         if not path.is_dir():
             raise UsageError(f"plugin folder {str(path)!r} does not exist or is not a folder")
-        for file in sorted(path.glob("*.py")):
-            if file.name.startswith("_"):
-                continue
+        files = sorted(path.glob("*.py"))
+        plugins = [f for f in files if not f.name.startswith("_")]
+        if not plugins:
+            helpers = f" (only helpers: {', '.join(f.name for f in files)})" if files else ""
+            raise UsageError(f"plugin folder {str(path)!r} holds no plugin{helpers}: every *.py "
+                             "file is loaded as a plugin except those starting with '_', "
+                             "which are helpers the plugin files import")
+        if str(path.resolve()) not in sys.path:
+            sys.path.insert(0, str(path.resolve()))
+        for file in plugins:
             name = f"opsrunner_local_{file.stem}"
             self.register(_import_file(name, file), file.stem)
 

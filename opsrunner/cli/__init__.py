@@ -37,7 +37,9 @@ def common_options(f: F) -> F:
         click.option("-e", "--extra-var", "extra", multiple=True, metavar="KEY=VALUE|@FILE",
                      help="Extra variable (wins over all others); repeatable."),
         click.option("--plugin-dir", "plugin_dirs", multiple=True,
-                     type=click.Path(file_okay=False), help="Load plugins from this folder."),
+                     type=click.Path(file_okay=False),
+                     help="Load every *.py of this folder as a plugin (_*.py: helpers); "
+                          "repeatable."),
     ]):
         f = option(f)
     return f
@@ -148,7 +150,8 @@ def validate(workflow: str, inventory: str | None, limit: str | None, extra: tup
 
 
 @main.command()
-@click.option("--plugin-dir", "plugin_dirs", multiple=True, type=click.Path(file_okay=False))
+@click.option("--plugin-dir", "plugin_dirs", multiple=True, type=click.Path(file_okay=False),
+              help="Load every *.py of this folder as a plugin (_*.py: helpers); repeatable.")
 @click.option("--output", type=click.Choice(["text", "json"]), default="text")
 def plugins(plugin_dirs: tuple[str, ...], output: str) -> None:
     """List every task with its parameters and documentation."""
@@ -160,7 +163,8 @@ def plugins(plugin_dirs: tuple[str, ...], output: str) -> None:
 @main.command("inventory")
 @inventory_option
 @click.option("--limit", "-l")
-@click.option("--plugin-dir", "plugin_dirs", multiple=True, type=click.Path(file_okay=False))
+@click.option("--plugin-dir", "plugin_dirs", multiple=True, type=click.Path(file_okay=False),
+              help="Load every *.py of this folder as a plugin (_*.py: helpers); repeatable.")
 @click.option("--output", type=click.Choice(["yaml", "json"]), default="yaml")
 def inventory_cmd(inventory: str | None, limit: str | None, plugin_dirs: tuple[str, ...],
                   output: str) -> None:

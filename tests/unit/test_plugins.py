@@ -122,3 +122,29 @@ def test_unknown_task_did_you_mean():
     registry = load_registry()
     with pytest.raises(UsageError, match="did you mean 'command'"):
         registry.task("comand")
+
+
+def test_a_plugin_dir_with_only_helpers_says_what_it_loads(tmp_path):
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "_shared.py").write_text("X = 1\n")
+    with pytest.raises(UsageError, match=r"holds no plugin \(only helpers: _shared.py\): every "
+                                         r"\*.py file is loaded as a plugin except those "
+                                         r"starting with '_'"):
+        load_registry([folder])
+
+
+def test_plugin_files_import_the_helpers_beside_them(tmp_path):
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "_opsr_unit_helper.py").write_text("GREETING = 'hi'\n")
+    (folder / "hello.py").write_text(
+        "from _opsr_unit_helper import GREETING\n"
+        "from opsrunner import Result, Task, hookimpl\n\n"
+        "def hello(task: Task) -> Result:\n"
+        "    return Result(stdout=GREETING)\n\n"
+        "@hookimpl\n"
+        "def opsrunner_register_tasks(registry):\n"
+        "    registry.add_task(hello)\n")
+    registry = load_registry([folder])
+    assert registry.task("hello").plugin == "hello"
