@@ -9,6 +9,7 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from opsrunner import Task, TaskFailed
@@ -180,3 +181,37 @@ def _same(wanted: str, name: str, ident: int) -> bool:
 
 def _owner_spec(owner: str | None, group: str | None) -> str:
     return (owner or "") + (f":{group}" if group else "")
+
+
+# -- retention: the backups and dumps a task keeps ------------------------------------------
+
+
+def old_files(entries: Sequence[tuple[float, str]], keep: int, protect: str) -> list[str]:
+    """Of ``(mtime, path)`` entries, those beyond the newest ``keep`` (``protect`` is never
+    listed and counts as kept); oldest last. ``keep`` 0 keeps everything."""
+    if keep <= 0:
+        return []
+    ordered = sorted(entries, key=lambda e: (e[0], e[1]), reverse=True)
+    others = [path for _, path in ordered if path != protect]
+    kept = keep - 1 if any(path == protect for _, path in entries) else keep
+    return others[max(kept, 0):]
+
+
+def list_files(task: Task, folder: str, pattern: str) -> list[tuple[float, str]]:
+    """``(mtime, path)`` of the regular files in ``folder`` whose name matches ``pattern``."""
+    res = task.run(f"find {shlex.quote(folder)} -maxdepth 1 -type f -name {shlex.quote(pattern)} "
+                   "-printf '%T@ %p\\n' 2>/dev/null; true")
+    out: list[tuple[float, str]] = []
+    for line in res.stdout.splitlines():
+        stamp, _, path = line.partition(" ")
+        try:
+            out.append((float(stamp), path))
+        except ValueError:
+            continue
+    return out
+
+
+def remove_files(task: Task, paths: Sequence[str]) -> None:
+    """Remove ``paths`` on the host."""
+    if paths:
+        task.run("rm -f -- " + " ".join(shlex.quote(p) for p in paths), check_rc=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from opsrunner import Registry, Result, Task, hookimpl
 from opsrunner_plugins import _remote
-from opsrunner_plugins.engine_backup import tool as tool
+from opsrunner_plugins.engine_backup import tool
 
 DEFAULT_NAME = "ovirt-engine-backup-*.backup"
 
@@ -70,7 +70,7 @@ def engine_backup(task: Task, *,
     task.log(f"engine-backup --mode=backup {' '.join(scope_args)} --file={file}")
     res = tool.run_tool(task, command, "backup", host_file, host_log, scope_args)
     if res.rc != 0:
-        tool.remove_files(task, [host_file])
+        _remote.remove_files(task, [host_file])
         return Result.from_command(res, changed=False, failed=True,
                                    msg=f"engine-backup failed: {tool.fatal_line(res)} "
                                        f"(incomplete {file} removed; log: {log})")
@@ -118,14 +118,14 @@ def _prune(task: Task, host_file: str, host_log_dir: str, keep: int, file: str) 
     """Remove default-named archives beyond the newest ``keep``, with their default-named
     backup and verify logs; the removed archives in the frame of ``file``."""
     folder = posixpath.dirname(host_file)
-    old = tool.old_files(tool.list_files(task, folder, DEFAULT_NAME), keep, host_file)
+    old = _remote.old_files(_remote.list_files(task, folder, DEFAULT_NAME), keep, host_file)
     logs = []
     for path in old:
         stamp = posixpath.basename(path).removeprefix("ovirt-engine-backup-")
         stamp = stamp.removesuffix(".backup")
         logs += [posixpath.join(host_log_dir, f"ovirt-engine-{kind}-{stamp}.log")
                  for kind in ("backup", "verify")]
-    tool.remove_files(task, old + logs)
+    _remote.remove_files(task, old + logs)
     shown = [_remote.shown_path(task, path, posixpath.dirname(file)) for path in old]
     for path in shown:
         task.log(f"removed old backup {path}")

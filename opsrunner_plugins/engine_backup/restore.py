@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 from opsrunner import Registry, Result, Task, TaskFailed, hookimpl
 from opsrunner_plugins import _remote
 from opsrunner_plugins.engine_backup import restore_steps as steps
-from opsrunner_plugins.engine_backup import tool as tool
+from opsrunner_plugins.engine_backup import tool
 
 ENGINE_CONF = "/etc/ovirt-engine/engine.conf.d/10-setup-database.conf"
 
@@ -112,7 +112,7 @@ def _safety_backup(task: Task, tools: steps.Tools, safety: str) -> str:
         res = tool.run_tool(task, tools.backup, "verify", host_safety,
                             tools.log("safety-verify"))
     if res.rc != 0:
-        tool.remove_files(task, [host_safety])
+        _remote.remove_files(task, [host_safety])
         _refuse(f"the safety backup failed: {tool.fatal_line(res)}")
     installed = (tool.archive_member(task, host_safety, "version") or "").strip()
     if not installed:

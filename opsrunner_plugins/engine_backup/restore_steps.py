@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from opsrunner import CommandResult, Task, TaskFailed
 from opsrunner_plugins import _remote
-from opsrunner_plugins.engine_backup import tool as tool
+from opsrunner_plugins.engine_backup import tool
 
 # engine-cleanup's questions: remove everything, stop the engine, also changed files.
 CLEANUP_ANSWERS = ("OVESETUP_CORE/remove=bool:True", "OVESETUP_CORE/engineStop=bool:True",

@@ -17,9 +17,7 @@ from typing import Any, Literal
 from opsrunner import Registry, Result, Task, TaskFailed, hookimpl
 from opsrunner_plugins import _remote
 from opsrunner_plugins.engine_services import active_services, start_all, stop_active
-from opsrunner_plugins.vacuum import db as db
-from opsrunner_plugins.vacuum import report as report
-from opsrunner_plugins.vacuum import steps as steps
+from opsrunner_plugins.vacuum import db, report, steps
 from opsrunner_plugins.vacuum.steps import VACUUM_FLAGS, Target
 
 SEED_SERVICES = ["ovirt-engine", "ovirt-engine-dwhd", "grafana-server"]

@@ -14,7 +14,7 @@ import shlex
 from dataclasses import dataclass
 
 from opsrunner import CommandResult, Task
-from opsrunner_plugins.engine_backup import tool as files
+from opsrunner_plugins import _remote
 from opsrunner_plugins.vacuum.db import DbSettings, run_with_password
 
 VACUUM_FLAGS = {"full": "-f -v", "analyze": "-a -v"}
@@ -67,9 +67,9 @@ def own_dumps(names: list[tuple[float, str]], prefix: str) -> list[tuple[float, 
 
 def prune_dumps(task: Task, target: Target, keep: int, newest: str) -> list[str]:
     """Remove this procedure's dumps of ``target`` beyond the newest ``keep``; host paths."""
-    found = files.list_files(task, target.dump_dir, f"{target.dump_prefix}-*.dump")
-    old = files.old_files(own_dumps(found, target.dump_prefix), keep, newest)
-    files.remove_files(task, old)
+    found = _remote.list_files(task, target.dump_dir, f"{target.dump_prefix}-*.dump")
+    old = _remote.old_files(own_dumps(found, target.dump_prefix), keep, newest)
+    _remote.remove_files(task, old)
     return old
 
 

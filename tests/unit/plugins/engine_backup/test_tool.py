@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from opsrunner import CommandResult
-from opsrunner_plugins.engine_backup import tool as tool
+from opsrunner_plugins import _remote
+from opsrunner_plugins.engine_backup import tool
 
 RESTORE_OUTPUT = """Preparing to restore:
 - Unpacking file '/var/lib/ovirt-engine-backup/x.backup'
@@ -65,8 +66,8 @@ def test_scope_options_accept_the_tools_scopes_only() -> None:
 
 def test_old_files_keeps_the_newest_and_never_lists_the_protected_one() -> None:
     entries = [(1.0, "/b/a"), (5.0, "/b/e"), (3.0, "/b/c"), (4.0, "/b/d"), (2.0, "/b/b")]
-    assert tool.old_files(entries, 2, "/b/e") == ["/b/c", "/b/b", "/b/a"]
-    assert tool.old_files(entries, 2, "/b/new") == ["/b/c", "/b/b", "/b/a"]
-    assert tool.old_files(entries, 1, "/b/e") == ["/b/d", "/b/c", "/b/b", "/b/a"]
-    assert tool.old_files(entries, 0, "/b/e") == []
-    assert tool.old_files(entries, 9, "/b/e") == []
+    assert _remote.old_files(entries, 2, "/b/e") == ["/b/c", "/b/b", "/b/a"]
+    assert _remote.old_files(entries, 2, "/b/new") == ["/b/c", "/b/b", "/b/a"]
+    assert _remote.old_files(entries, 1, "/b/e") == ["/b/d", "/b/c", "/b/b", "/b/a"]
+    assert _remote.old_files(entries, 0, "/b/e") == []
+    assert _remote.old_files(entries, 9, "/b/e") == []

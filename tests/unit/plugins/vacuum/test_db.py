@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from opsrunner import TaskFailed
-from opsrunner_plugins.vacuum import db as db
+from opsrunner_plugins.vacuum import db
 from tests.unit.plugins.conftest import MakeTask
 
 CONF = "/etc/ovirt-engine/engine.conf.d/10-setup-database.conf"
