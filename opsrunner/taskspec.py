@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from opsrunner.booleans import parse_bool
 from opsrunner.errors import PluginError
 from opsrunner.result import Result
 
@@ -99,10 +100,6 @@ def type_name(annotation: Any) -> str:
     return getattr(annotation, "__name__", str(annotation))
 
 
-_TRUE = {"true", "yes", "on", "1"}
-_FALSE = {"false", "no", "off", "0"}
-
-
 def coerce(value: Any, annotation: Any) -> Any:
     """Convert ``value`` to ``annotation``, accepting the strings Jinja2 renders."""
     if annotation is Any or annotation is inspect.Parameter.empty:
@@ -139,10 +136,9 @@ def coerce(value: Any, annotation: Any) -> Any:
         inner = args[1] if len(args) == 2 else Any
         return {str(k): coerce(v, inner) for k, v in value.items()}
     if annotation is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-            return value.strip().lower() in _TRUE
+        flag = parse_bool(value)
+        if flag is not None:
+            return flag
         raise ValueError(f"expected a boolean (true/false), got {_show(value)}")
     if annotation is int:
         if isinstance(value, int) and not isinstance(value, bool):

@@ -17,6 +17,7 @@ from jinja2 import meta
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from opsrunner.booleans import parse_bool
 from opsrunner.errors import Location, TemplateError
 
 _SINGLE_EXPR = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\}\}).)*)\}\}\s*$", re.S)
@@ -118,8 +119,9 @@ def _error(exc: Exception, location: Location | None) -> TemplateError:
 
 
 def _to_bool(value: Any) -> bool:
+    """``x | bool``: a string is true only when a true word (``""`` is false); others by truth."""
     if isinstance(value, str):
-        return value.strip().lower() in {"true", "yes", "on", "1"}
+        return parse_bool(value) is True
     return bool(value)
 
 

@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from opsrunner.booleans import parse_bool
 from opsrunner.errors import UsageError
 from opsrunner.host import Host
 from opsrunner.secrets import is_secret_ref
 
 URL_VAR = "engine_url"
 HOST_VAR = "engine_host"
-_BOOL_WORDS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 
 
 @dataclass(frozen=True)
@@ -109,8 +109,7 @@ def _text(data: Mapping[str, Any], name: str, where: str) -> str:
 
 
 def _flag(value: Any, where: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in _BOOL_WORDS:
-        return _BOOL_WORDS[value.strip().lower()]
-    raise UsageError(f"{where}: engine_insecure must be true or false, got {value!r}")
+    flag = parse_bool(value)
+    if flag is None:
+        raise UsageError(f"{where}: engine_insecure must be true or false, got {value!r}")
+    return flag

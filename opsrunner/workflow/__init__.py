@@ -37,6 +37,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from opsrunner.booleans import parse_bool
 from opsrunner.errors import WorkflowError
 from opsrunner.taskspec import TaskSpec
 from opsrunner.templating import evaluate, render_value
@@ -47,10 +48,6 @@ from opsrunner.workflow.names import check_names
 
 __all__ = ["RUNTIME_NAMES", "Step", "Workflow", "WorkflowErrors", "check_names",
            "load_workflow", "render_args", "should_run"]
-
-_TRUE = frozenset({"true", "yes", "on", "1"})
-_FALSE = frozenset({"false", "no", "off", "0", ""})
-
 
 def render_args(step: Step, spec: TaskSpec, context: Mapping[str, Any]) -> dict[str, Any]:
     """The step's parameters rendered in ``context`` and coerced to the task's types.
@@ -69,14 +66,15 @@ def render_args(step: Step, spec: TaskSpec, context: Mapping[str, Any]) -> dict[
 
 
 def should_run(step: Step, context: Mapping[str, Any]) -> bool:
-    """Evaluate ``when``; the strings true/yes/on/1 and false/no/off/0/'' count as booleans."""
+    """Evaluate ``when``; a string must be a boolean word (:mod:`opsrunner.booleans`) or blank
+    (false); WorkflowError for any other string."""
     if step.when is None or isinstance(step.when, bool):
         return step.when is not False
     where = step.field_locations.get("when", step.location)
     value = evaluate(step.when, context, location=where)
     if isinstance(value, str):
-        text = value.strip().lower()
-        if text in _TRUE | _FALSE:
-            return text in _TRUE
-        raise WorkflowError(f"'when' must give a boolean, got {describe(value)}", where)
+        flag = parse_bool(value)
+        if flag is None and value.strip():
+            raise WorkflowError(f"'when' must give a boolean, got {describe(value)}", where)
+        return bool(flag)
     return bool(value)

@@ -31,7 +31,8 @@ def test_params_from_signature():
 
 
 @pytest.mark.parametrize("value, annotation, expected", [
-    ("yes", bool, True), ("False", bool, False), (True, bool, True),
+    ("yes", bool, True), ("False", bool, False), (True, bool, True), (" ON ", bool, True),
+    ("off", bool, False),
     ("42", int, 42), (7, int, 7), ("0o644", int, 0o644), ("1.5", float, 1.5), (3, str, "3"),
     (["1", 2], list[int], [1, 2]), (None, int | None, None), ("5", int | None, 5),
     ({"a": 1}, dict[str, str], {"a": "1"}), ("b", Literal["a", "b"], "b"),
@@ -41,7 +42,9 @@ def test_coerce_ok(value, annotation, expected):
 
 
 @pytest.mark.parametrize("value, annotation, message", [
-    ("maybe", bool, "expected a boolean"), ("x", int, "expected an integer"),
+    ("maybe", bool, "expected a boolean"), ("", bool, "expected a boolean"),
+    (" ", bool, "expected a boolean"), (0, bool, "expected a boolean"),
+    ("x", int, "expected an integer"),
     (True, int, "expected an integer"), ("abc", list[str], "expected a list"),
     ("c", Literal["a", "b"], "expected one of 'a', 'b'"), ([1], str, "expected a string"),
     ("x", dict[str, str], "expected a mapping"),

@@ -38,3 +38,11 @@ def test_names_a_template_reads():
     assert undeclared_names({"a": "{{ x.y }} {{ z | default(1) }}"}) == {"x", "z"}
     assert undeclared_names("a and b", expression=True) == {"a", "b"}
     assert is_template("{% if x %}") and not is_template("plain")
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("yes", True), (" On ", True), ("1", True), ("no", False), ("", False), ("  ", False),
+    ("maybe", False), (1, True), (0, False), ([], False),
+])
+def test_the_bool_filter(value: object, expected: bool) -> None:
+    assert evaluate("v | bool", {"v": value}) is expected

@@ -244,6 +244,7 @@ def test_settings_from_inventory_variables(tmp_path: Path) -> None:
     insecure = settings_from_vars({**data, "engine_ca_file": None, "engine_insecure": "yes"},
                                   "engine")
     assert (insecure.insecure, insecure.ca_file) == (True, None)
+    assert settings_from_vars({**data, "engine_insecure": "off"}, "engine").insecure is False
 
 
 @pytest.mark.parametrize(("change", "message"), [
@@ -265,6 +266,7 @@ def test_settings_from_inventory_variables(tmp_path: Path) -> None:
      "host 'engine': engine_ca_file '/nonexistent/ca.pem' is not a readable file"),
     ({"engine_insecure": "maybe"},
      "host 'engine': engine_insecure must be true or false, got 'maybe'"),
+    ({"engine_insecure": ""}, "host 'engine': engine_insecure must be true or false, got ''"),
 ])
 def test_bad_settings_say_what_is_wrong(tmp_path: Path, change: dict[str, Any],
                                         message: str) -> None:

@@ -439,6 +439,7 @@ def test_render_args_hides_secret_values(registry: Registry) -> None:
     ("n > 2", {"n": 3}, True), ("n > 2", {"n": 1}, False),
     ("flag", {"flag": "no"}, False), ("flag", {"flag": "Yes"}, True),
     ("items", {"items": []}, False), ("out.rc == 0", {"out": {"rc": 0}}, True),
+    ("flag", {"flag": ""}, False), ("flag", {"flag": "  "}, False), ("flag", {"flag": " on"}, True),
 ])
 def test_should_run(when: Any, context: dict[str, Any], expected: bool) -> None:
     assert should_run(Step(name="s", task="ping", when=when), context) is expected
