@@ -15,7 +15,7 @@ TICKET_TIMEOUT = 3600  # seconds a ticket lives (the engine extends it; the lab 
 INACTIVITY_TIMEOUT = 60
 
 
-class ImageioError(Exception):
+class TicketError(Exception):
     """imageio's control service refused a request or could not be reached."""
 
 
@@ -38,12 +38,12 @@ def _call(control: tuple[str, int], method: str, ticket_id: str,
         response = connection.getresponse()
         data = response.read()
     except OSError as exc:
-        raise ImageioError(f"ovirt-imageio's control service at {host}:{port} cannot be "
+        raise TicketError(f"ovirt-imageio's control service at {host}:{port} cannot be "
                            f"reached: {exc}") from None
     finally:
         connection.close()
     if response.status >= 300:
-        raise ImageioError(f"ovirt-imageio refused {method} /tickets/{ticket_id}: "
+        raise TicketError(f"ovirt-imageio refused {method} /tickets/{ticket_id}: "
                            f"{response.status} {data.decode(errors='replace').strip()}")
     return data
 
@@ -57,7 +57,7 @@ def ticket_info(control: tuple[str, int], ticket_id: str) -> dict[str, Any]:
     """imageio's view of a ticket: ``transferred`` bytes, ``active``, ``size``..."""
     info = json.loads(_call(control, "GET", ticket_id))
     if not isinstance(info, dict):
-        raise ImageioError(f"ovirt-imageio answered a ticket that is not an object: {info!r}")
+        raise TicketError(f"ovirt-imageio answered a ticket that is not an object: {info!r}")
     return info
 
 

@@ -30,7 +30,7 @@ from opsrunner_lab.engine_api.faults import ApiFault, bad_request, conflict, inc
 from opsrunner_lab.engine_api.handlers import ApiContext, Handlers, Target
 from opsrunner_lab.engine_api.imageio_tickets import (
     INACTIVITY_TIMEOUT,
-    ImageioError,
+    TicketError,
     add_ticket,
     remove_ticket,
     ticket,
@@ -97,7 +97,7 @@ def add_transfer(ctx: ApiContext, collection: str, body: ET.Element,
                              f"{user_name(ctx)}.", about={"user": str(ctx.user["id"])})
         try:
             _install_ticket(ctx, disk, direction, ticket_id, transfer_id)
-        except ImageioError as error:
+        except TicketError as error:
             store.schedule(collection, transfer_id, timing.transfer_init,
                            {"phase": "paused_system"})
             event_later(ctx, timing.transfer_init, 1035, f"Transfer was stopped by system. "
@@ -116,7 +116,7 @@ def _install_ticket(ctx: ApiContext, disk: Document, direction: str, ticket_id: 
                     transfer_id: str) -> None:
     control, path = ctx.settings.imageio_control, image_file(ctx, disk)
     if control is None or path is None:
-        raise ImageioError("this engine has no ovirt-imageio")
+        raise TicketError("this engine has no ovirt-imageio")
     size = int(disk.get("provisioned_size", 0))
     if not path.exists():
         create_image(path, size)
@@ -131,9 +131,9 @@ def _close_ticket(ctx: ApiContext, transfer: Document) -> int | None:
     if control is None:
         return None
     ticket_id, transferred = str(transfer["_ticket"]), None
-    with contextlib.suppress(ImageioError):  # no ticket (imageio restarted, or never had it)
+    with contextlib.suppress(TicketError):  # no ticket (imageio restarted, or never had it)
         transferred = ticket_info(control, ticket_id).get("transferred")
-    with contextlib.suppress(ImageioError):
+    with contextlib.suppress(TicketError):
         remove_ticket(control, ticket_id)
     return transferred if isinstance(transferred, int) else None
 
