@@ -3,7 +3,7 @@
 ``engine-backup``, ``engine-cleanup`` and ``engine-setup`` live in ``/usr/bin`` on a real
 engine; the lab puts them in ``<lab>/hosts/engine/bin``, which is first on the engine's PATH
 in SSH sessions. Each is a short ``#!<this Python>`` script calling its implementation in
-``opsrunner_lab.tools``; it finds its lab from its own path (see ``tools.engine_host``).
+:mod:`opsrunner_lab.tools`; it finds its lab from its own path (see ``tools.engine_host``).
 """
 
 from __future__ import annotations
@@ -11,13 +11,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from opsrunner_lab.layout import ENGINE, LabLayout
-from opsrunner_lab.tools import tool_script
+from opsrunner_lab.tools import ToolMain, tool_script
+from opsrunner_lab.tools.engine_backup import main as engine_backup_main
+from opsrunner_lab.tools.engine_cleanup import main as engine_cleanup_main
+from opsrunner_lab.tools.engine_setup import main as engine_setup_main
 
-# tool name -> (module, function called as function(__file__, sys.argv[1:]))
-ENGINE_TOOLS = {
-    "engine-backup": ("opsrunner_lab.tools.engine_backup", "main"),
-    "engine-cleanup": ("opsrunner_lab.tools.engine_cleanup", "main"),
-    "engine-setup": ("opsrunner_lab.tools.engine_setup", "main"),
+# tool name -> the function its script calls
+ENGINE_TOOLS: dict[str, ToolMain] = {
+    "engine-backup": engine_backup_main,
+    "engine-cleanup": engine_cleanup_main,
+    "engine-setup": engine_setup_main,
 }
 
 
@@ -26,9 +29,9 @@ def install_engine_tools(layout: LabLayout) -> list[Path]:
     folder = layout.bin_dir(ENGINE)
     folder.mkdir(parents=True, exist_ok=True)
     installed = []
-    for name, (module, function) in ENGINE_TOOLS.items():
+    for name, function in ENGINE_TOOLS.items():
         path = folder / name
-        text = tool_script(f"usr/bin/{name}", module, function)
+        text = tool_script(f"usr/bin/{name}", function)
         if not path.is_file() or path.read_text() != text:
             path.write_text(text)
         path.chmod(0o755)

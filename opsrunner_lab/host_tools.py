@@ -19,22 +19,26 @@ from pathlib import Path
 
 from opsrunner_lab.layout import LabHost, LabLayout
 from opsrunner_lab.sysroot_files import ensure_dir, fqdn
-from opsrunner_lab.tools import tool_script
+from opsrunner_lab.tools import ToolMain, tool_script
+from opsrunner_lab.tools.dnf import main as dnf_main
+from opsrunner_lab.tools.hosted_engine import main as hosted_engine_main
 from opsrunner_lab.tools.hosted_engine import write_deployment
 from opsrunner_lab.tools.lab_host import ToolHost, write_if_changed
 from opsrunner_lab.tools.lab_packages import sync_commands
-from opsrunner_lab.tools.rpmdb import RpmDb
+from opsrunner_lab.tools.power import halt_main, poweroff_main, shutdown_main
+from opsrunner_lab.tools.rpmdb import RpmDb, rpm_main
 from opsrunner_lab.tools.update_ca_trust import TLS_BUNDLE, extract
+from opsrunner_lab.tools.update_ca_trust import main as update_ca_trust_main
 
-# tool name -> (module, function called as function(__file__, sys.argv[1:]))
-TOOLS = {
-    "update-ca-trust": ("opsrunner_lab.tools.update_ca_trust", "main"),
-    "dnf": ("opsrunner_lab.tools.dnf", "main"),
-    "rpm": ("opsrunner_lab.tools.rpmdb", "rpm_main"),
-    "hosted-engine": ("opsrunner_lab.tools.hosted_engine", "main"),
-    "poweroff": ("opsrunner_lab.tools.power", "poweroff_main"),
-    "shutdown": ("opsrunner_lab.tools.power", "shutdown_main"),
-    "halt": ("opsrunner_lab.tools.power", "halt_main"),
+# tool name -> the function its script calls
+TOOLS: dict[str, ToolMain] = {
+    "update-ca-trust": update_ca_trust_main,
+    "dnf": dnf_main,
+    "rpm": rpm_main,
+    "hosted-engine": hosted_engine_main,
+    "poweroff": poweroff_main,
+    "shutdown": shutdown_main,
+    "halt": halt_main,
 }
 ROLE_TOOLS = {
     "engine": ("update-ca-trust", "dnf", "rpm", "hosted-engine"),
@@ -60,9 +64,8 @@ def install_tools_of(layout: LabLayout, host: LabHost) -> list[Path]:
     names = ROLE_TOOLS[host.role]
     paths = []
     for name in names:
-        module, function = TOOLS[name]
         path = bin_dir / name
-        write_if_changed(path, tool_script(f"bin/{name}", module, function).encode(), 0o755)
+        write_if_changed(path, tool_script(f"bin/{name}", TOOLS[name]).encode(), 0o755)
         paths.append(path)
     for alias, name in ALIASES.items():
         if name in names:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from opsrunner_lab.daemon import Daemon, LabServerError
 from opsrunner_lab.layout import ENGINE, ENGINE_PORTS, LabLayout
+from opsrunner_lab.modules import dotted
+from opsrunner_lab.sysroot import build_sysroots
 from opsrunner_lab.sysroot_engine import PKI, SERVICE_CERTS
 from opsrunner_lab.sysroot_files import fqdn
 from opsrunner_lab.unit import Unit
@@ -108,7 +110,7 @@ def prepare_httpd(layout: LabLayout) -> None:
     pki = layout.sysroot(ENGINE) / PKI
     if not pki.is_dir():
         raise LabServerError(f"the engine sysroot has no {pki}: build the sysroots first "
-                             "(opsrunner_lab.sysroot.build_sysroots, run by `opsrunner lab up`)")
+                             f"({dotted(build_sysroots)}, run by `opsrunner lab up`)")
     paths = HttpdPaths(layout)
     paths.runtime.mkdir(parents=True, exist_ok=True)
     paths.htdocs.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,8 @@ from pathlib import Path
 from opsrunner_lab.daemon import Daemon, LabServerError, port_open
 from opsrunner_lab.httpd import tls_answers
 from opsrunner_lab.layout import ENGINE, ENGINE_PORTS, LabLayout
+from opsrunner_lab.modules import dotted
+from opsrunner_lab.sysroot import build_sysroots
 from opsrunner_lab.sysroot_engine import PKI, SERVICE_CERTS
 from opsrunner_lab.unit import Unit
 from opsrunner_lab.vendor_copy import copy_first_env, install_copy, installed_package, require_copy
@@ -71,11 +73,11 @@ def imageio_config(layout: LabLayout, control_port: int) -> str:
 
 def prepare_imageio(layout: LabLayout, control_port: int) -> None:
     """Write the daemon's config; LabServerError if the copy or the PKI is missing."""
-    require_copy(imageio_site_packages(layout) / PACKAGE, "opsrunner_lab.imageio.install_imageio")
+    require_copy(imageio_site_packages(layout) / PACKAGE, install_imageio)
     pki = layout.sysroot(ENGINE) / PKI
     if not pki.is_dir():
         raise LabServerError(f"the engine sysroot has no {pki}: build the sysroots first "
-                             "(opsrunner_lab.sysroot.build_sysroots, run by `opsrunner lab up`)")
+                             f"({dotted(build_sysroots)}, run by `opsrunner lab up`)")
     (layout.run_dir(ENGINE) / NAME).mkdir(parents=True, exist_ok=True)
     conf = imageio_conf_dir(layout) / "conf.d" / "50-lab.conf"
     conf.parent.mkdir(parents=True, exist_ok=True)

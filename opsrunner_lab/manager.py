@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from opsrunner_lab import systemctl
 from opsrunner_lab.daemon import LabServerError
 from opsrunner_lab.guest_power import powered_off
 from opsrunner_lab.lab_inventory import write_inventory
 from opsrunner_lab.layout import ENGINE, LabHost, LabLayout
+from opsrunner_lab.modules import python_m
 from opsrunner_lab.sshd import client_key, sshd_daemon, sshd_of
 from opsrunner_lab.systemctl import Systemctl
 from opsrunner_lab.units import host_units
@@ -49,7 +50,7 @@ def write_tools(layout: LabLayout, host: LabHost) -> None:
     folder = layout.bin_dir(host.name)
     folder.mkdir(parents=True, exist_ok=True)
     script = folder / "systemctl"
-    script.write_text(f"#!/bin/sh\nexec {sys.executable} -m opsrunner_lab.systemctl "
+    script.write_text(f"#!/bin/sh\nexec {' '.join(python_m(systemctl))} "
                       f"--lab '{layout.root}' --host '{host.name}' \"$@\"\n")
     script.chmod(0o755)
 

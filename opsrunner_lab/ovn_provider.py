@@ -9,12 +9,13 @@ lab issues no separate ``ovirt-provider-ovn`` certificate).
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+from opsrunner_lab import ovn_server
 from opsrunner_lab.daemon import Daemon
 from opsrunner_lab.httpd import tls_answers
 from opsrunner_lab.layout import ENGINE, ENGINE_PORTS, LabLayout
+from opsrunner_lab.modules import python_m
 from opsrunner_lab.sysroot_engine import PKI, SERVICE_CERTS
 from opsrunner_lab.unit import Unit
 from opsrunner_lab.vendor_copy import copy_first_env, install_copy, require_copy, stdlib_package
@@ -42,12 +43,10 @@ def ovn_provider_unit(layout: LabLayout) -> Unit:
     address, port = layout.engine_address, ENGINE_PORTS[NAME]
     pki = layout.sysroot(ENGINE) / PKI
     cert, key = SERVICE_CERTS["apache"]
-    argv = [sys.executable, "-m", "opsrunner_lab.ovn_server", str(pki / cert), str(pki / key),
-            address, str(port)]
+    argv = [*python_m(ovn_server), str(pki / cert), str(pki / key), address, str(port)]
     daemon = Daemon(NAME, argv, layout.run_dir(ENGINE) / f"{NAME}.pid",
                     layout.log_dir(ENGINE) / f"{NAME}.log",
                     ready=lambda: tls_answers(address, port), env=copy_first_env(ovn_stdlib(layout)))
     return Unit(NAME, daemon, "oVirt Network Provider for OVN",
-                lambda: require_copy(ovn_stdlib(layout) / PACKAGE,
-                                     "opsrunner_lab.ovn_provider.install_ovn_provider"),
+                lambda: require_copy(ovn_stdlib(layout) / PACKAGE, install_ovn_provider),
                 {"https": port})

@@ -17,13 +17,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from opsrunner_lab.daemon import Daemon
+from opsrunner_lab.db_tools import install_db_tools
 from opsrunner_lab.engine_db import PRODUCTS, DbConf, DbProduct, has_db_conf, read_db_conf
 from opsrunner_lab.layout import ENGINE, LabLayout
 from opsrunner_lab.pg_cluster import PORT, PgCluster
 from opsrunner_lab.pg_scram import scram_verifier, verifier_matches
 from opsrunner_lab.pg_seed import seed_sql, sql_ident, sql_literal
 from opsrunner_lab.processes import child_pids, pid_alive, start_time
-from opsrunner_lab.tools import install_db_tools
 from opsrunner_lab.unit import Unit
 
 __all__ = ["PostgresDaemon", "install_db_tools", "postgresql_unit", "provision", "seeded_stamp"]

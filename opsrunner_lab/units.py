@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-
+from opsrunner_lab import idle
 from opsrunner_lab.daemon import Daemon, port_open
 from opsrunner_lab.layout import ENGINE, ENGINE_PORTS, LabLayout
+from opsrunner_lab.modules import python_m
 from opsrunner_lab.unit import Unit
 
 # Engine services that only need to be up or down for the workflows (stand-ins).
@@ -19,7 +19,7 @@ def idle_unit(layout: LabLayout, host: str, name: str, description: str,
               port: int | None = None) -> Unit:
     """A stand-in process (optionally answering HTTP on ``port``)."""
     address = layout.host(host).address
-    argv = [sys.executable, "-m", "opsrunner_lab.idle", name]
+    argv = [*python_m(idle), name]
     if port is not None:
         argv += [address, str(port)]
 

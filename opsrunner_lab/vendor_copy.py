@@ -12,9 +12,11 @@ import importlib.util
 import os
 import shutil
 import sysconfig
+from collections.abc import Callable
 from pathlib import Path
 
 from opsrunner_lab.daemon import LabServerError
+from opsrunner_lab.modules import dotted
 
 _IGNORED = shutil.ignore_patterns("__pycache__")
 
@@ -56,11 +58,12 @@ def install_copy(source: Path, destination: Path, *, replace: bool = False) -> b
     return True
 
 
-def require_copy(destination: Path, installer: str) -> None:
-    """LabServerError unless the vendor copy ``destination`` exists (names its ``installer``)."""
+def require_copy(destination: Path, installer: Callable[..., object]) -> None:
+    """LabServerError unless the vendor copy ``destination`` exists (the message names the
+    function ``installer`` that makes it)."""
     if not destination.is_dir():
         raise LabServerError(f"{destination} is missing: install the vendor copy first "
-                             f"({installer}, run by `opsrunner lab up`)")
+                             f"({dotted(installer)}, run by `opsrunner lab up`)")
 
 
 def copy_first_env(path: Path) -> dict[str, str]:

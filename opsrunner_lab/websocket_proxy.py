@@ -8,12 +8,13 @@ that folder first on ``PYTHONPATH`` and reads its certificate from the sysroot's
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+from opsrunner_lab import wsproxy_server
 from opsrunner_lab.daemon import Daemon
 from opsrunner_lab.httpd import tls_answers
 from opsrunner_lab.layout import ENGINE, ENGINE_PORTS, LabLayout
+from opsrunner_lab.modules import python_m
 from opsrunner_lab.unit import Unit
 from opsrunner_lab.vendor_copy import copy_first_env, install_copy, installed_package, require_copy
 
@@ -40,12 +41,10 @@ def websocket_proxy_unit(layout: LabLayout) -> Unit:
     """The ``ovirt-websocket-proxy`` unit of the engine host; ready once TLS answers."""
     address, port = layout.engine_address, ENGINE_PORTS[NAME]
     site_packages = webob_site_packages(layout)
-    argv = [sys.executable, "-m", "opsrunner_lab.wsproxy_server", str(layout.sysroot(ENGINE)),
-            address, str(port)]
+    argv = [*python_m(wsproxy_server), str(layout.sysroot(ENGINE)), address, str(port)]
     daemon = Daemon(NAME, argv, layout.run_dir(ENGINE) / f"{NAME}.pid",
                     layout.log_dir(ENGINE) / f"{NAME}.log",
                     ready=lambda: tls_answers(address, port), env=copy_first_env(site_packages))
     return Unit(NAME, daemon, "oVirt Engine websockets proxy",
-                lambda: require_copy(site_packages / PACKAGE,
-                                     "opsrunner_lab.websocket_proxy.install_websocket_proxy"),
+                lambda: require_copy(site_packages / PACKAGE, install_websocket_proxy),
                 {"https": port})

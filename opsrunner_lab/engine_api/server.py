@@ -20,6 +20,7 @@ from opsrunner_lab.engine_api.seed import ADMIN_LOGIN, add_guest_vms, lab_guest_
 from opsrunner_lab.engine_api.settings import lab_settings
 from opsrunner_lab.engine_api.sso import DEFAULT_TOKEN_TTL, Sso, ensure_admin_password
 from opsrunner_lab.engine_api.store import Store
+from opsrunner_lab.engine_api.unit import SERVER
 from opsrunner_lab.engine_api.xmlcodec import XML_TYPE, to_xml
 from opsrunner_lab.guest_disk import LabGuestDisk
 from opsrunner_lab.layout import ENGINE_PORTS, LabLayout
@@ -118,7 +119,7 @@ class EngineApiHandler(BaseHTTPRequestHandler):
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m opsrunner_lab.engine_api.server")
+    parser = argparse.ArgumentParser(prog=f"python -m {SERVER}")
     parser.add_argument("--lab", type=Path, required=True, help="the lab folder")
     parser.add_argument("--address", help="listen address (default: the lab engine's)")
     parser.add_argument("--port", type=int, default=ENGINE_PORTS["ovirt-engine"])

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import sys
-
 from opsrunner_lab.daemon import Daemon, port_open
 from opsrunner_lab.layout import ENGINE, ENGINE_PORTS, LabLayout
+from opsrunner_lab.modules import python_m, sibling
 from opsrunner_lab.unit import Unit
 
 NAME = "ovirt-engine"
+# The simulator's module: named, not imported (it imports what imports this module).
+SERVER = sibling(__name__, "server")
 
 
 def engine_api_unit(layout: LabLayout, token_ttl: float | None = None) -> Unit:
@@ -20,8 +21,7 @@ def engine_api_unit(layout: LabLayout, token_ttl: float | None = None) -> Unit:
     :param token_ttl: seconds an SSO token lives unused (default: the engine's 30 minutes).
     """
     address, port = layout.engine_address, ENGINE_PORTS[NAME]
-    argv = [sys.executable, "-m", "opsrunner_lab.engine_api.server", "--lab", str(layout.root),
-            "--address", address, "--port", str(port)]
+    argv = [*python_m(SERVER), "--lab", str(layout.root), "--address", address, "--port", str(port)]
     if token_ttl is not None:
         argv += ["--token-ttl", str(token_ttl)]
     daemon = Daemon(NAME, argv, layout.run_dir(ENGINE) / f"{NAME}.pid",

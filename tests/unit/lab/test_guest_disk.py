@@ -11,7 +11,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from tree_state import tree_state
+from opsrunner.testing import tree_state
 
 from opsrunner_lab.guest_disk import (
     GuestDiskError,

@@ -10,7 +10,7 @@ import pytest
 from opsrunner_lab.tools import tool_script
 from opsrunner_lab.tools.common import ENGINE_VACUUM, ToolError, sysroot_of
 from opsrunner_lab.tools.engine_psql import scan_args
-from opsrunner_lab.tools.vacuum import MIXED_PARAMS, VacuumOptions, getopts, parse_options
+from opsrunner_lab.tools.vacuum import MIXED_PARAMS, VacuumOptions, engine_main, getopts, parse_options
 
 
 def test_getopts_reads_like_the_shell() -> None:
@@ -69,7 +69,7 @@ def test_sysroot_from_the_script_path(tmp_path: Path) -> None:
 
 
 def test_the_installed_script_calls_the_implementation() -> None:
-    text = tool_script(ENGINE_VACUUM, "opsrunner_lab.tools.vacuum", "engine_main")
+    text = tool_script(ENGINE_VACUUM, engine_main)
     assert text.startswith(f"#!{sys.executable}\n")
     assert "from opsrunner_lab.tools.vacuum import engine_main\n" in text
     assert text.endswith("sys.exit(engine_main(__file__, sys.argv[1:]))\n")
