@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,17 +24,33 @@ class Registry:
 
     def __init__(self) -> None:
         self.tasks: dict[str, TaskSpec] = {}
+        self.renamed: dict[str, str] = {}
+        """Former task names that still resolve (for one release): old name -> new name."""
         self.connections: dict[str, ConnectionFactory] = {}
         self.inventory_sources: dict[str, InventoryLoader] = {}
         self.current_plugin = ""
 
-    def add_task(self, func: TaskFunc, name: str | None = None) -> TaskSpec:
-        """Register ``func`` as a task (default name: the function's name)."""
+    def add_task(self, func: TaskFunc, name: str | None = None,
+                 aliases: Sequence[str] = ()) -> TaskSpec:
+        """Register ``func`` as a task (default name: the function's name).
+
+        ``aliases`` are the task's former names: :meth:`task` still resolves them, and
+        :meth:`new_name` tells the workflow loader to note the rename. A name may be taken
+        once, as a task or as an alias; PluginError otherwise.
+        """
         spec = TaskSpec.from_function(func, name, self.current_plugin)
-        if spec.name in self.tasks:
-            other = self.tasks[spec.name].plugin
-            raise PluginError(f"task {spec.name!r} registered twice: by {other} and by {spec.plugin}")
+        names = (spec.name, *aliases)
+        if len(set(names)) < len(names):
+            raise PluginError(f"task {spec.name!r} ({spec.plugin}): a name is given twice")
+        for taken in names:
+            if taken in self.tasks:
+                other = self.tasks[taken].plugin
+                raise PluginError(f"task {taken!r} registered twice: by {other} and by {spec.plugin}")
+            if taken in self.renamed:
+                raise PluginError(f"task name {taken!r} ({spec.plugin}) is taken: it is the former "
+                                  f"name of {self.renamed[taken]!r}")
         self.tasks[spec.name] = spec
+        self.renamed.update(dict.fromkeys(aliases, spec.name))
         return spec
 
     def add_connection(self, name: str, factory: ConnectionFactory) -> None:
@@ -50,11 +66,15 @@ class Registry:
         self.inventory_sources[name] = loader
 
     def task(self, name: str) -> TaskSpec:
-        """The task called ``name``; UsageError with a "did you mean" otherwise."""
+        """The task called ``name`` now or formerly; UsageError with a "did you mean" otherwise."""
         try:
-            return self.tasks[name]
+            return self.tasks[self.renamed.get(name, name)]
         except KeyError:
             raise UsageError(unknown_name_message("task", name, self.tasks)) from None
+
+    def new_name(self, name: str) -> str | None:
+        """The current name of the task formerly called ``name``; None if it was not renamed."""
+        return self.renamed.get(name)
 
     def connection_factory(self, name: str) -> ConnectionFactory:
         try:

@@ -69,7 +69,7 @@ class Runner:
         self.stop = threading.Event()
         self._notes_lock = threading.Lock()
         self.report = RunReport(self.run_id, workflow.name, str(workflow.path),
-                                check=options.check)
+                                check=options.check, notes=list(workflow.notes))
         self.observer = RunEvents(hook, self.report)
         self.states = [self._state(h) for h in hosts]
         for hs in self.states:

@@ -143,7 +143,7 @@ def verify_workflow(req: RunRequest) -> int:
     if not workflow.verify:
         raise UsageError(f"{workflow.path}: the workflow has no verify: checks")
     started = time.monotonic()
-    report = RunReport(new_run_id(), workflow.name, str(workflow.path))
+    report = RunReport(new_run_id(), workflow.name, str(workflow.path), notes=list(workflow.notes))
 
     def no_connection() -> Any:
         raise AssertionError("verify renders variables only; it never connects here")
@@ -182,6 +182,8 @@ def validate_workflow(path: Path, inventory_path: str | None, limit: str | None,
         hosts = select_hosts(inventory, workflow, limit)
         _raise_undefined(workflow, hosts, extra)
         detail = f", {len(hosts)} host(s): {', '.join(h.name for h in hosts)}"
+    for note in workflow.notes:
+        print(f"note: {note}", file=sys.stderr)
     print(f"{path}: ok ({len(workflow.steps)} step(s), {len(workflow.always)} always-step(s), "
           f"{len(workflow.verify)} check file(s){detail})")
     return EXIT_OK

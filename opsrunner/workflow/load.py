@@ -7,17 +7,17 @@ them all. Literal ``with:`` values are coerced to the task's parameter types her
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from opsrunner.errors import Location, UsageError, WorkflowError, suggest
+from opsrunner.errors import Location, UsageError, WorkflowError, WorkflowErrors, suggest
 from opsrunner.inventory.patterns import parse_limit
 from opsrunner.registry import Registry
 from opsrunner.taskspec import TaskSpec
 from opsrunner.workflow.check import (
     RUNTIME_NAMES,
     Checker,
-    WorkflowErrors,
     coerce_param,
     describe,
     has_template,
@@ -66,7 +66,19 @@ def load_workflow(path: str | Path, registry: Registry) -> Workflow:
         verify=_verify(check, top.get("verify"), Path(path).parent),
         path=Path(path), positions=positions)
     check.raise_if_any()
-    return workflow
+    return replace(workflow, notes=_renamed_tasks(workflow, registry))
+
+
+def _renamed_tasks(workflow: Workflow, registry: Registry) -> list[str]:
+    """One note per former task name the workflow uses, located at its first use."""
+    notes: dict[str, str] = {}
+    for step in (*workflow.steps, *workflow.always):
+        new = registry.new_name(step.task)
+        if new is not None and step.task not in notes:
+            where = step.field_locations.get("task", step.location)
+            notes[step.task] = (f"{where}: task {step.task!r} is now called {new!r}; the old "
+                                f"name works in this release only")
+    return list(notes.values())
 
 
 def _batch(check: Checker, top: Mapping[str, Any]) -> int | str:

@@ -39,7 +39,8 @@ class Step:
 
 @dataclass(frozen=True)
 class Workflow:
-    """One validated workflow file; ``batch`` is an int or a ``"N%"`` string."""
+    """One validated workflow file; ``batch`` is an int or a ``"N%"`` string. ``notes`` are
+    what the user should hear about although the file is valid (a task's former name)."""
 
     name: str
     hosts: str = "all"
@@ -52,3 +53,4 @@ class Workflow:
     verify: list[Path] = field(default_factory=list)
     path: Path = Path("<workflow>")
     positions: Positions = field(default_factory=lambda: Positions("<workflow>", {}, {}))
+    notes: list[str] = field(default_factory=list)

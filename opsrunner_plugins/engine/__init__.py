@@ -1,6 +1,7 @@
-"""The engine tasks: hosts in and out of maintenance, VM power, snapshots, templates, ISO upload,
-CD-ROM and boot order, audit events. They talk to the engine API through ``task.engine``
-(see :mod:`opsrunner.engine`); the task modules are ``_engine_*``."""
+"""The engine REST API tasks, each named ``api.<what>``: hosts in and out of maintenance, VM
+power, snapshots, templates, ISO upload, CD-ROM and boot order, audit events. They talk to the
+engine API through ``task.engine`` (see :mod:`opsrunner.engine`), never over the host's
+connection. Their former names ``engine.<what>`` still resolve, with a note, for one release."""
 
 from __future__ import annotations
 
@@ -56,18 +57,19 @@ def event(task: Task, *, description: str,
 
 
 TASKS: dict[str, Callable[..., Result]] = {
-    "engine.host_maintenance": host_maintenance,
-    "engine.host_activate": host_activate,
-    "engine.vm_power": vm_power,
-    "engine.snapshot": snapshot,
-    "engine.template_from_vm": template_from_vm,
-    "engine.upload_iso": upload_iso,
-    "engine.vm_cdrom": vm_cdrom,
-    "engine.event": event,
+    "api.host_maintenance": host_maintenance,
+    "api.host_activate": host_activate,
+    "api.vm_power": vm_power,
+    "api.snapshot": snapshot,
+    "api.template_from_vm": template_from_vm,
+    "api.upload_iso": upload_iso,
+    "api.vm_cdrom": vm_cdrom,
+    "api.event": event,
 }
+"""The tasks by name; each keeps its former name ``engine.<what>`` as an alias for one release."""
 
 
 @hookimpl
 def opsrunner_register_tasks(registry: Registry) -> None:
     for name, func in TASKS.items():
-        registry.add_task(func, name=name)
+        registry.add_task(func, name=name, aliases=("engine." + name.removeprefix("api."),))

@@ -1,4 +1,4 @@
-"""``engine.host_maintenance`` and ``engine.host_activate``: hosts in and out of maintenance,
+"""``api.host_maintenance`` and ``api.host_activate``: hosts in and out of maintenance,
 by name or a whole cluster, rolling one host at a time."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``engine.snapshot`` (create, restore, remove) and ``engine.template_from_vm`` (sealed)."""
+"""``api.snapshot`` (create, restore, remove) and ``api.template_from_vm`` (sealed)."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def snapshot(task: Task, *, vm: str, action: Literal["create", "restore", "remov
                       f"{', '.join(names) or 'none'})")
         if status_value(entity) != "down" and not task.check:  # (see template_from_vm)
             task.fail(f"VM {vm} is {status_value(entity)}; a snapshot can only be restored "
-                      "while the VM is down (engine.vm_power state=down first)")
+                      "while the VM is down (api.vm_power state=down first)")
     if task.check:
         return Result(changed=True, msg=f"would {action} {label}",
                       data={"snapshot_id": str(matching[0].id) if matching else ""})
@@ -136,7 +136,7 @@ def template_from_vm(task: Task, *, vm: str, name: str, seal: bool = True,
                       data={"template_id": ""})
     if vm_status != "down":
         task.fail(f"VM {vm} is {vm_status}; a template can only be made from a VM that is "
-                  "down (engine.vm_power state=down first)")
+                  "down (api.vm_power state=down first)")
     with session.errors(f"list the disks of VM {vm}"):
         attachments = list(session.service("vms", source.id).disk_attachments_service().list())
     template = _template(name, source.id, attachments, cluster)

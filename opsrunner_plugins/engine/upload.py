@@ -1,4 +1,4 @@
-"""``engine.upload_iso``: an ISO file of the control node to an ISO disk of a data domain, through
+"""``api.upload_iso``: an ISO file of the control node to an ISO disk of a data domain, through
 an image transfer and ovirt-imageio; resumable, checked by sha256, idempotent by checksum."""
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def upload_iso(task: Task, *, src: str, name: str, storage_domain: str,
     """Upload an ISO file from the control node to a data storage domain as an ISO disk.
 
     :param src: the ISO file on the control node (where opsrunner runs).
-    :param name: the disk's name in the engine (what engine.vm_cdrom inserts).
+    :param name: the disk's name in the engine (what api.vm_cdrom inserts).
     :param storage_domain: the data storage domain that receives it.
     :param timeout: seconds for the whole upload (disk, transfer, finalization).
 

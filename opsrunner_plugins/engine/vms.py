@@ -1,4 +1,4 @@
-"""``engine.vm_power`` (start, stop, shut down) and ``engine.vm_cdrom`` (ISO and boot order)."""
+"""``api.vm_power`` (start, stop, shut down) and ``api.vm_cdrom`` (ISO and boot order)."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def vm_cdrom(task: Task, *, vm: str, iso: str | None = None, eject: bool = False
     """Insert an ISO into a VM's CD-ROM or eject it, and/or set the VM's boot order.
 
     :param vm: the VM's name in the engine.
-    :param iso: the name of an ISO disk (uploaded to a data domain, see engine.upload_iso).
+    :param iso: the name of an ISO disk (uploaded to a data domain, see api.upload_iso).
     :param eject: empty the CD-ROM instead.
     :param boot: boot devices in order, e.g. [cdrom, hd].
     :param current: change the CD of the running VM now, not its configuration (which the

@@ -3,11 +3,11 @@
 Where the ISO is built: on the engine host, as the seed does (``mkisofs -R -J``). The MSIs
 are there once ``qemu-ga-win`` is installed, the host's real mkisofs writes Rock Ridge and
 Joliet, and the control node needs no ISO library (pycdlib is not a dependency). The ISO is
-then fetched (``task.get``) because ``engine.upload_iso`` uploads a control-node file, and
+then fetched (``task.get``) because ``api.upload_iso`` uploads a control-node file, and
 its Joliet root is read on the control node (:mod:`._iso_listing`), so no ``isoinfo`` is
 needed either. mkisofs stamps the build time into the image, so an ISO already in the build
 folder holding exactly the MSIs (names, sizes, sha256) is reused: a second run uploads the
-same bytes, which ``engine.upload_iso`` recognizes by checksum and leaves alone.
+same bytes, which ``api.upload_iso`` recognizes by checksum and leaves alone.
 """
 
 from __future__ import annotations

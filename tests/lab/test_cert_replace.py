@@ -119,7 +119,7 @@ def test_good_chains_are_installed_once_and_checked(cert_lab: LabLayout, tmp_pat
     first = replace(cert_lab, tmp_path / "two", two)
     assert first.code == 0, first.engine
     assert first.step("cert_replace")["status"] == "changed"
-    assert first.step("engine.event")["status"] == "changed"
+    assert first.step("api.event")["status"] == "changed"
     assert first.checks() == CHECKS
     assert served_der(cert_lab) == der(two)
     assert (sysroot / PKI / "certs/apache.cer.bck").read_bytes() == original
@@ -138,7 +138,7 @@ def test_good_chains_are_installed_once_and_checked(cert_lab: LabLayout, tmp_pat
     again = replace(cert_lab, tmp_path / "two", two)
     assert again.code == 0, again.engine
     assert again.step("cert_replace")["status"] == "ok"
-    assert again.step("engine.event")["status"] == "skipped"
+    assert again.step("api.event")["status"] == "skipped"
     assert again.checks() == CHECKS
     assert files_state(cert_lab) == state
 

@@ -180,13 +180,13 @@ def test_check_mode_reports_the_plan_and_changes_nothing(lab: EngineLab,
 def test_maintenance_is_idempotent_and_a_refusal_stops_the_roll(lab: EngineLab,
                                                               tmp_path: Path) -> None:
     workflow = json.dumps({"name": "cluster", "hosts": "engine", "steps": [
-        {"name": "first", "task": "engine.host_maintenance", "with": {"hosts": ["kvm1"]}},
-        {"name": "again", "task": "engine.host_maintenance", "with": {"hosts": ["kvm1"]}},
-        {"name": "all", "task": "engine.host_maintenance",
+        {"name": "first", "task": "api.host_maintenance", "with": {"hosts": ["kvm1"]}},
+        {"name": "again", "task": "api.host_maintenance", "with": {"hosts": ["kvm1"]}},
+        {"name": "all", "task": "api.host_maintenance",
          "with": {"cluster": "Default", "reason": "all of them"}}],
-        "always": [{"name": "back", "task": "engine.host_activate",
+        "always": [{"name": "back", "task": "api.host_activate",
                     "with": {"cluster": "Default"}},
-                   {"name": "back again", "task": "engine.host_activate",
+                   {"name": "back again", "task": "api.host_activate",
                     "with": {"hosts": ["kvm2", "kvm1"]}}]})
     code, doc, _ = run(lab, tmp_path, workflow)
     assert code == 2
@@ -204,7 +204,7 @@ def test_maintenance_is_idempotent_and_a_refusal_stops_the_roll(lab: EngineLab,
 
 
 def test_an_unknown_host_fails_before_any_change(lab: EngineLab, tmp_path: Path) -> None:
-    code, doc, _ = run(lab, tmp_path, engine_step("engine.host_maintenance",
+    code, doc, _ = run(lab, tmp_path, engine_step("api.host_maintenance",
                                                   {"hosts": ["kvm1", "kvm3"]}))
     assert code == 2
     assert steps(doc, "engine") == [("failed", "no host named 'kvm3' in the engine; did you "
@@ -216,8 +216,8 @@ def test_event_is_logged_once_per_run_and_custom_id(lab: EngineLab, tmp_path: Pa
     params = {"description": "maintenance window 42 started", "severity": "warning",
               "custom_id": 4242}
     workflow = json.dumps({"name": "event", "hosts": "engine", "steps": [
-        {"name": "log", "task": "engine.event", "with": params},
-        {"name": "log again", "task": "engine.event", "with": params}]})
+        {"name": "log", "task": "api.event", "with": params},
+        {"name": "log again", "task": "api.event", "with": params}]})
     code, doc, err = run(lab, tmp_path, workflow)
     assert code == 0, err
     assert steps(doc, "engine") == [
@@ -230,10 +230,10 @@ def test_event_is_logged_once_per_run_and_custom_id(lab: EngineLab, tmp_path: Pa
 
 def test_vm_power_shutdown_and_start(lab: EngineLab, tmp_path: Path) -> None:
     workflow = json.dumps({"name": "power", "hosts": "engine", "steps": [
-        {"name": "down", "task": "engine.vm_power", "with": {"vm": "ol8-vm1", "state": "down"}},
-        {"name": "down again", "task": "engine.vm_power",
+        {"name": "down", "task": "api.vm_power", "with": {"vm": "ol8-vm1", "state": "down"}},
+        {"name": "down again", "task": "api.vm_power",
          "with": {"vm": "ol8-vm1", "state": "down", "how": "stop"}},
-        {"name": "up", "task": "engine.vm_power", "with": {"vm": "ol8-vm1", "state": "up"}}]})
+        {"name": "up", "task": "api.vm_power", "with": {"vm": "ol8-vm1", "state": "up"}}]})
     code, doc, err = run(lab, tmp_path, workflow)
     assert code == 0, err
     assert steps(doc, "engine") == [("changed", "VM ol8-vm1: shutdown: up -> down"),
@@ -244,7 +244,7 @@ def test_vm_power_shutdown_and_start(lab: EngineLab, tmp_path: Path) -> None:
 
 def test_engine_settings_errors_fail_the_host_with_a_clear_message(lab: EngineLab,
                                                                    tmp_path: Path) -> None:
-    code, doc, _ = run(lab, tmp_path, engine_step("engine.event", {"description": "x"}),
+    code, doc, _ = run(lab, tmp_path, engine_step("api.event", {"description": "x"}),
                        "-e", "engine_ca_file=/nonexistent/ca.pem")
     assert code == 2
     assert steps(doc, "engine") == [
@@ -252,7 +252,7 @@ def test_engine_settings_errors_fail_the_host_with_a_clear_message(lab: EngineLa
                    "file")]
     wrong_ca = tmp_path / "other-ca.pem"
     wrong_ca.write_text(Path("/etc/ssl/certs/ca-certificates.crt").read_text())
-    code, doc, _ = run(lab, tmp_path, engine_step("engine.event", {"description": "x"}),
+    code, doc, _ = run(lab, tmp_path, engine_step("api.event", {"description": "x"}),
                        "-e", f"engine_ca_file={wrong_ca}")
     assert code == 2
     (status, message), = steps(doc, "engine")
@@ -274,11 +274,11 @@ def test_upload_iso_then_insert_it_and_set_the_boot_order(lab: EngineLab,
     upload = {"src": str(iso), "name": "tools.iso", "storage_domain": "data"}
     insert = {"vm": "ol8-vm1", "iso": "tools.iso", "boot": ["cdrom", "hd"]}
     workflow = json.dumps({"name": "iso", "hosts": "engine", "steps": [
-        {"name": "upload", "task": "engine.upload_iso", "with": upload},
-        {"name": "upload again", "task": "engine.upload_iso", "with": upload},
-        {"name": "insert", "task": "engine.vm_cdrom", "with": insert},
-        {"name": "insert again", "task": "engine.vm_cdrom", "with": insert},
-        {"name": "insert now", "task": "engine.vm_cdrom",
+        {"name": "upload", "task": "api.upload_iso", "with": upload},
+        {"name": "upload again", "task": "api.upload_iso", "with": upload},
+        {"name": "insert", "task": "api.vm_cdrom", "with": insert},
+        {"name": "insert again", "task": "api.vm_cdrom", "with": insert},
+        {"name": "insert now", "task": "api.vm_cdrom",
          "with": {"vm": "ol8-vm1", "iso": "tools.iso", "current": True}}]})
     code, doc, err = run(lab, tmp_path, workflow)
     assert code == 0, (err, doc)
@@ -311,7 +311,7 @@ def test_upload_iso_then_insert_it_and_set_the_boot_order(lab: EngineLab,
     finally:
         connection.close()
     eject = json.dumps({"name": "eject", "hosts": "engine", "steps": [
-        {"name": "eject", "task": "engine.vm_cdrom",
+        {"name": "eject", "task": "api.vm_cdrom",
          "with": {"vm": "ol8-vm1", "eject": True, "boot": ["hd"]}}]})
     code, doc, err = run(lab, tmp_path, eject)
     assert code == 0, err
@@ -326,10 +326,10 @@ def test_upload_refuses_a_disk_of_that_name_with_other_content(lab: EngineLab,
     first.write_bytes(os.urandom(MIB))
     second.write_bytes(os.urandom(MIB))
     params = {"name": "other.iso", "storage_domain": "data"}
-    code, _, err = run(lab, tmp_path, engine_step("engine.upload_iso",
+    code, _, err = run(lab, tmp_path, engine_step("api.upload_iso",
                                                   {"src": str(first), **params}))
     assert code == 0, err
-    code, doc, _ = run(lab, tmp_path, engine_step("engine.upload_iso",
+    code, doc, _ = run(lab, tmp_path, engine_step("api.upload_iso",
                                                   {"src": str(second), **params}, "again"))
     assert code == 2
     held = hashlib.sha256(first.read_bytes()).hexdigest()
@@ -454,7 +454,7 @@ def upload_workflow(tmp_path: Path, data: bytes, name: str, timeout: float | Non
     ``timeout`` if given."""
     iso = tmp_path / name
     iso.write_bytes(data)
-    step: dict[str, Any] = {"name": "upload", "task": "engine.upload_iso",
+    step: dict[str, Any] = {"name": "upload", "task": "api.upload_iso",
                             "with": {"src": str(iso), "name": name, "storage_domain": "data"}}
     if timeout is not None:
         step["timeout"] = timeout
@@ -662,17 +662,17 @@ def test_a_disk_left_by_an_interrupted_upload_is_replaced(lab: EngineLab,
 def test_snapshot_create_restore_remove(lab: EngineLab, tmp_path: Path) -> None:
     snap = {"vm": "ol8-vm1", "description": "before patching"}
     workflow = json.dumps({"name": "snapshots", "hosts": "engine", "steps": [
-        {"name": "create", "task": "engine.snapshot", "with": {**snap, "action": "create"}},
-        {"name": "create again", "task": "engine.snapshot",
+        {"name": "create", "task": "api.snapshot", "with": {**snap, "action": "create"}},
+        {"name": "create again", "task": "api.snapshot",
          "with": {**snap, "action": "create"}},
-        {"name": "restore while up", "task": "engine.snapshot", "on_error": "continue",
+        {"name": "restore while up", "task": "api.snapshot", "on_error": "continue",
          "with": {**snap, "action": "restore"}},
-        {"name": "stop", "task": "engine.vm_power",
+        {"name": "stop", "task": "api.vm_power",
          "with": {"vm": "ol8-vm1", "state": "down", "how": "stop"}},
-        {"name": "restore", "task": "engine.snapshot", "with": {**snap, "action": "restore"}},
-        {"name": "start", "task": "engine.vm_power", "with": {"vm": "ol8-vm1", "state": "up"}},
-        {"name": "remove", "task": "engine.snapshot", "with": {**snap, "action": "remove"}},
-        {"name": "remove again", "task": "engine.snapshot",
+        {"name": "restore", "task": "api.snapshot", "with": {**snap, "action": "restore"}},
+        {"name": "start", "task": "api.vm_power", "with": {"vm": "ol8-vm1", "state": "up"}},
+        {"name": "remove", "task": "api.snapshot", "with": {**snap, "action": "remove"}},
+        {"name": "remove again", "task": "api.snapshot",
          "with": {**snap, "action": "remove"}}]})
     code, doc, err = run(lab, tmp_path, workflow)
     assert code == 0, (err, doc)
@@ -681,7 +681,7 @@ def test_snapshot_create_restore_remove(lab: EngineLab, tmp_path: Path) -> None:
         ("changed", f"created {label}"),
         ("ok", f"{label} exists"),
         ("failed", "VM ol8-vm1 is up; a snapshot can only be restored while the VM is down "
-                   "(engine.vm_power state=down first)"),
+                   "(api.vm_power state=down first)"),
         ("changed", "VM ol8-vm1: stop: up -> down"),
         ("changed", f"restored {label}"),
         ("changed", "VM ol8-vm1: start: down -> up"),
@@ -701,17 +701,17 @@ def test_snapshot_create_restore_remove(lab: EngineLab, tmp_path: Path) -> None:
 def test_a_sealed_template_from_a_vm_that_is_down(lab: EngineLab, tmp_path: Path) -> None:
     make = {"vm": "ol8-vm1", "name": "ol8-tpl"}
     workflow = json.dumps({"name": "template", "hosts": "engine", "steps": [
-        {"name": "while up", "task": "engine.template_from_vm", "with": make,
+        {"name": "while up", "task": "api.template_from_vm", "with": make,
          "on_error": "continue"},
-        {"name": "down", "task": "engine.vm_power", "with": {"vm": "ol8-vm1", "state": "down"}},
-        {"name": "make", "task": "engine.template_from_vm", "with": make},
-        {"name": "make again", "task": "engine.template_from_vm", "with": make},
-        {"name": "up", "task": "engine.vm_power", "with": {"vm": "ol8-vm1", "state": "up"}}]})
+        {"name": "down", "task": "api.vm_power", "with": {"vm": "ol8-vm1", "state": "down"}},
+        {"name": "make", "task": "api.template_from_vm", "with": make},
+        {"name": "make again", "task": "api.template_from_vm", "with": make},
+        {"name": "up", "task": "api.vm_power", "with": {"vm": "ol8-vm1", "state": "up"}}]})
     code, doc, err = run(lab, tmp_path, workflow)
     assert code == 0, (err, doc)
     assert steps(doc, "engine") == [
         ("failed", "VM ol8-vm1 is up; a template can only be made from a VM that is down "
-                   "(engine.vm_power state=down first)"),
+                   "(api.vm_power state=down first)"),
         ("changed", "VM ol8-vm1: shutdown: up -> down"),
         ("changed", "created template ol8-tpl from VM ol8-vm1 (sealed)"),
         ("ok", "template ol8-tpl exists"),

@@ -357,9 +357,9 @@ def test_the_sdk_is_imported_only_when_the_engine_is_used(tmp_path: Path) -> Non
         r = CliRunner().invoke(main, ["plugins"])
         names = sorted(opsrunner_plugins.engine.TASKS)
         assert r.exit_code == 0 and all(n in r.output for n in names), r.output
-        assert names == ["engine.event", "engine.host_activate", "engine.host_maintenance",
-                         "engine.snapshot", "engine.template_from_vm", "engine.upload_iso",
-                         "engine.vm_cdrom", "engine.vm_power"], names
+        assert names == ["api.event", "api.host_activate", "api.host_maintenance",
+                         "api.snapshot", "api.template_from_vm", "api.upload_iso",
+                         "api.vm_cdrom", "api.vm_power"], names
         data = {{"engine_url": "{URL}", "engine_user": "u", "engine_password": "p",
                  "engine_ca_file": {make_ca(tmp_path)!r}}}
         host = Host("engine", "localhost", connection="local", data=data)
