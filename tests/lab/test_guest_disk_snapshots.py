@@ -16,8 +16,8 @@ import ovirtsdk4.types as types
 import pytest
 from engine_actions_lab import ADMIN_NAME, assert_fault, descriptions, status_of, wait_for
 from lab_up import answers, engine_system, eventually, running_lab
-from tree_state import tree_state
 
+from opsrunner.testing import tree_state
 from opsrunner_lab.engine_api.settings import write_timing
 from opsrunner_lab.guest_disk import archive_folder
 from opsrunner_lab.layout import LabLayout

@@ -20,9 +20,9 @@ import pytest
 import yaml
 from lab_up import answers, eventually, running_lab
 from lab_up import engine_system as engine
-from tree_state import tree_state
 from workflow_lab import WORKFLOWS
 
+from opsrunner.testing import tree_state
 from opsrunner_lab.engine_api.settings import write_timing
 from opsrunner_lab.layout import LabLayout
 from opsrunner_lab.sysroot_guest import guest_mac

@@ -11,8 +11,8 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from opsrunner.testing import tree_state
 
+from opsrunner.testing import tree_state
 from opsrunner_lab.guest_disk import (
     GuestDiskError,
     LabGuestDisk,

@@ -9,9 +9,9 @@ import pytest
 
 from opsrunner import TaskFailed
 from opsrunner.registry import Registry
+from opsrunner.testing import MakeTask
 from opsrunner_plugins import command as command_plugin
 from opsrunner_plugins.command import command
-from tests.unit.plugins.conftest import MakeTask
 
 
 def test_runs_the_command_and_reports_its_output(make_task: MakeTask) -> None:

@@ -5,16 +5,15 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from opsrunner import TaskFailed
 from opsrunner.registry import Registry
+from opsrunner.testing import MakeTask, tree_state
 from opsrunner_plugins import config
 from opsrunner_plugins.config import edit, lineinfile, shell_quote, unquote
-from tests.unit.plugins.conftest import MakeTask, Snapshot
 
 CONF = "/etc/ovirt-engine/engine.conf.d/99-custom.conf"
 ORIGINAL = (
@@ -129,16 +128,15 @@ def test_mode_only_change_writes_no_backup(make_task: MakeTask, conf: Path) -> N
     assert sorted(p.name for p in conf.parent.iterdir()) == before
 
 
-def test_check_mode_changes_nothing(make_task: MakeTask, conf: Path, tmp_path: Path,
-                                    snapshot: Callable[[Path], Snapshot]) -> None:
-    before = snapshot(tmp_path)
+def test_check_mode_changes_nothing(make_task: MakeTask, conf: Path, tmp_path: Path) -> None:
+    before = tree_state(tmp_path)
     res = lineinfile(make_task(check=True), path=CONF, key="ENGINE_HEAP_MAX", value="1g",
                      mode="0600")
     assert res.msg == f"would change {CONF}: set ENGINE_HEAP_MAX, mode 0644 -> 0600"
     new = lineinfile(make_task(check=True), path="/etc/ovirt-engine/new.conf", key="A",
                      value="1")
     assert new.changed
-    assert snapshot(tmp_path) == before
+    assert tree_state(tmp_path) == before
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [

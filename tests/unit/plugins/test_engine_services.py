@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from opsrunner import TaskFailed
+from opsrunner.testing import MakeTask
 from opsrunner_plugins.engine_services import engine_services
-from tests.unit.plugins.conftest import MakeTask
 from tests.unit.plugins.test_service import FakeSystemd
 
 NAMES = ["ovirt-engine", "ovirt-engine-dwhd", "grafana-server"]

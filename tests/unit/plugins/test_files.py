@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from opsrunner import TaskFailed
 from opsrunner.registry import Registry
+from opsrunner.testing import MakeTask, tree_state
 from opsrunner_plugins import files
 from opsrunner_plugins.files import copy, file, template
-from tests.unit.plugins.conftest import MakeTask, Snapshot
 
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="changes owners")
-SnapshotFn = Callable[[Path], Snapshot]
 
 
 @pytest.fixture
@@ -92,15 +90,14 @@ def test_copy_sets_owner_and_group_when_given(make_task: MakeTask, etc: Path) ->
     assert not again.changed
 
 
-def test_copy_check_mode_changes_nothing(make_task: MakeTask, etc: Path,
-                                         snapshot: SnapshotFn) -> None:
+def test_copy_check_mode_changes_nothing(make_task: MakeTask, etc: Path) -> None:
     (etc / "a").write_text("old")
-    before = snapshot(etc.parent)
+    before = tree_state(etc.parent)
     res = copy(make_task(check=True), dest="/etc/a", content="new", mode="0600")
     assert res.changed and res.msg == "would change /etc/a: replace content, mode 0644 -> 0600"
     new = copy(make_task(check=True), dest="/etc/b", content="new")
     assert new.msg == "would change /etc/b: create file"
-    assert snapshot(etc.parent) == before
+    assert tree_state(etc.parent) == before
 
 
 def test_copy_src_is_read_on_the_control_node(make_task: MakeTask, etc: Path, tmp_path: Path,
@@ -176,15 +173,14 @@ def test_directory_is_created_with_parents_then_ok(make_task: MakeTask, tmp_path
     assert not again.changed
 
 
-def test_check_mode_creates_nothing(make_task: MakeTask, tmp_path: Path,
-                                    snapshot: SnapshotFn) -> None:
+def test_check_mode_creates_nothing(make_task: MakeTask, tmp_path: Path) -> None:
     (tmp_path / "gone").mkdir()
-    before = snapshot(tmp_path)
+    before = tree_state(tmp_path)
     for kwargs in ({"path": "/d", "state": "directory"}, {"path": "/gone", "state": "absent"},
                    {"path": "/l", "state": "link", "src": "/x"}, {"path": "/t", "state": "touch"},
                    {"path": "/gone", "state": "directory", "mode": "0700"}):
         assert file(make_task(check=True), **kwargs).changed  # type: ignore[arg-type]
-    assert snapshot(tmp_path) == before
+    assert tree_state(tmp_path) == before
 
 
 @root_only

@@ -8,9 +8,9 @@ import pytest
 
 from opsrunner import TaskFailed
 from opsrunner.registry import Registry
+from opsrunner.testing import MakeTask
 from opsrunner_plugins import service as service_plugin
 from opsrunner_plugins.service import service
-from tests.unit.plugins.conftest import MakeTask
 
 # State lives in files under $FAKE_SYSTEMD: units/<name> (its unit-file state: enabled,
 # disabled, static or masked), active/<name>, broken/<name> (starts, then dies at once).

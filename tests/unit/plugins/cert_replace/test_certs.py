@@ -12,9 +12,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from opsrunner import TaskFailed
+from opsrunner.testing import MakeTask
 from opsrunner_plugins.cert_replace.certs import CertInputs, read_inputs, validate
 from opsrunner_plugins.cert_replace.files import PkiGuard, with_settings
-from tests.unit.plugins.conftest import MakeTask
 
 FQDN = "engine.example.com"
 NOW = datetime.datetime(2026, 6, 1, tzinfo=datetime.UTC)

@@ -24,10 +24,10 @@ from opsrunner import Host, Task, TaskFailed
 from opsrunner.connection.local import LocalConnection
 from opsrunner.errors import StepTimeout
 from opsrunner.registry import Registry
+from opsrunner.testing import MakeTask
 from opsrunner_plugins import checks
 from opsrunner_plugins.checks import assert_, wait_for
 from opsrunner_plugins.checks import probe as _probe
-from tests.unit.plugins.conftest import MakeTask
 
 
 @pytest.fixture

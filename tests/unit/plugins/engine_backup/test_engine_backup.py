@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from opsrunner import TaskFailed
+from opsrunner.testing import MakeTask
 from opsrunner_plugins.engine_backup import engine_backup
 from opsrunner_plugins.engine_backup.restore import engine_restore
-from tests.unit.plugins.conftest import MakeTask
 
 # Writes a tar archive with a version member for --mode=backup; checks it for verify;
 # logs every call; fails with a FATAL line while $FAKE/fail exists.

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from opsrunner import TaskFailed
+from opsrunner.testing import MakeTask
 from opsrunner_plugins import hsts
-from tests.unit.plugins.conftest import MakeTask
 
 
 def _package_file(package: str, file: str) -> Path:

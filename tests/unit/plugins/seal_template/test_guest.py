@@ -3,12 +3,12 @@ release read from the files, the survey (what would change), the seal itself, th
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from opsrunner import TaskFailed
+from opsrunner.testing import MakeTask, tree_state
 from opsrunner_lab.sysroot_guest import build_guest, guest_mac
 from opsrunner_plugins.seal_template.guest import (
     GuestRelease,
@@ -22,7 +22,6 @@ from opsrunner_plugins.seal_template.guest import (
     release_of,
     survey,
 )
-from tests.unit.plugins.conftest import MakeTask, Snapshot
 
 OL8 = GuestRelease("ol", "Oracle Linux Server 8.8", 8)
 
@@ -89,13 +88,12 @@ def test_a_lab_guest_is_surveyed_sealed_and_then_has_nothing_left(
         assert not (tmp_path / "etc/hostname").exists() and f"ol{major}-vm1" in network
 
 
-def test_check_mode_changes_nothing(make_task: MakeTask, tmp_path: Path,
-                                    snapshot: Callable[[Path], Snapshot]) -> None:
+def test_check_mode_changes_nothing(make_task: MakeTask, tmp_path: Path) -> None:
     build_guest(tmp_path, "ol8-vm1", 8)
-    before = snapshot(tmp_path)
+    before = tree_state(tmp_path)
     task = make_task(check=True)
     plan = survey(task, guest_release(task), clear_logs=True)
-    assert plan.steps() and snapshot(tmp_path) == before
+    assert plan.steps() and tree_state(tmp_path) == before
 
 
 def test_hwaddr_and_uuid_lines_go_and_the_rest_stays_byte_identical(

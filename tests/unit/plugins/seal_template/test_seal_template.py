@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from opsrunner import TaskFailed
+from opsrunner.testing import MakeTask
 from opsrunner_plugins.seal_template import seal_template, snapshot_description
-from tests.unit.plugins.conftest import MakeTask
 
 
 @pytest.mark.parametrize(("template", "cloud_init", "message"), [

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from opsrunner import TaskFailed
+from opsrunner.testing import MakeTask
 from opsrunner_plugins.vacuum import db
-from tests.unit.plugins.conftest import MakeTask
 
 CONF = "/etc/ovirt-engine/engine.conf.d/10-setup-database.conf"
 SIZES = "postgres|7455 kB|7634279\nengine|30 MB|31645031\novirt_engine_history|17 MB|17546599\n"

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from opsrunner import TaskFailed
+from opsrunner.testing import MakeTask
 from opsrunner_plugins.vacuum import vacuum
 from opsrunner_plugins.vacuum.db import DbSettings
 from opsrunner_plugins.vacuum.report import human
 from opsrunner_plugins.vacuum.steps import Target, dump_command, own_dumps
-from tests.unit.plugins.conftest import MakeTask
 from tests.unit.plugins.test_service import FakeSystemd
 
 SERVICES = ["ovirt-engine", "ovirt-engine-dwhd", "grafana-server"]
