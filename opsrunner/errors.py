@@ -9,7 +9,7 @@ options): the CLI prints them as one line, without a traceback, and exits 1.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 
@@ -50,6 +50,22 @@ class InventoryError(UsageError):
 
 class WorkflowError(UsageError):
     """The workflow file is invalid (syntax, schema, template, parameters)."""
+
+
+Problem = tuple[Location, str]
+"""One problem of a file: where, and what is wrong."""
+
+
+class WorkflowErrors(WorkflowError):
+    """Every problem found in one workflow; ``str()`` gives one ``file:line:col: message`` a line.
+
+    ``problems`` are sorted by position; ``location`` is the first one's (None if empty).
+    """
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = sorted(problems, key=lambda p: (p[0].file, p[0].line, p[0].column))
+        super().__init__("\n".join(f"{where}: {message}" for where, message in self.problems))
+        self.location = self.problems[0][0] if self.problems else None
 
 
 class PluginError(OpsrunnerError):

@@ -38,10 +38,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from opsrunner.booleans import parse_bool
-from opsrunner.errors import WorkflowError
+from opsrunner.errors import WorkflowError, WorkflowErrors
 from opsrunner.taskspec import TaskSpec
 from opsrunner.templating import evaluate, render_value
-from opsrunner.workflow.check import RUNTIME_NAMES, WorkflowErrors, coerce_param, describe
+from opsrunner.workflow.check import RUNTIME_NAMES, coerce_param, describe
 from opsrunner.workflow.load import load_workflow
 from opsrunner.workflow.model import Step, Workflow
 from opsrunner.workflow.names import check_names

@@ -3,7 +3,7 @@
 A :class:`Checker` reads values out of the plain data :func:`opsrunner.yamlsrc.load_yaml`
 returns. Each reader reports a wrong value (at the value) or an unknown key (at the key) and
 returns a safe default, so one pass finds all problems; :meth:`Checker.raise_if_any` then
-raises one :class:`WorkflowErrors` listing them, sorted by position.
+raises one :class:`~opsrunner.errors.WorkflowErrors` listing them, sorted by position.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from opsrunner.errors import Location, TemplateError, WorkflowError, suggest
+from opsrunner.errors import Location, Problem, TemplateError, WorkflowErrors, suggest
 from opsrunner.taskspec import TaskSpec
 from opsrunner.templating import is_template, undeclared_names
 from opsrunner.yamlsrc import KeyPath, Positions
@@ -23,18 +23,6 @@ RUNTIME_NAMES = frozenset({"host", "inventory_hostname", "check_mode", "run_id"}
 
 _SINGLE_EXPR = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\}\}).)*)\}\}\s*$", re.S)
 _SECRET_WORDS = ("password", "passwd", "secret", "token", "passphrase", "private_key")
-
-Problem = tuple[Location, str]
-
-
-class WorkflowErrors(WorkflowError):
-    """Every problem found in one workflow; ``str()`` gives one ``file:line:col: message`` a line."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = sorted(problems, key=lambda p: (p[0].file, p[0].line, p[0].column))
-        super().__init__("\n".join(f"{where}: {message}" for where, message in self.problems))
-        self.location = self.problems[0][0] if self.problems else None
-
 
 class Checker:
     """Typed access to one YAML document, recording problems instead of raising."""

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from jinja2 import nodes
 
-from opsrunner.errors import Location, TemplateError, suggest
+from opsrunner.errors import Location, Problem, TemplateError, suggest
 from opsrunner.templating import environment, is_template, undeclared_names
-from opsrunner.workflow.check import RUNTIME_NAMES, Problem
+from opsrunner.workflow.check import RUNTIME_NAMES
 
 if TYPE_CHECKING:
     from opsrunner.workflow.model import Step, Workflow

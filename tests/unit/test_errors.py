@@ -1,8 +1,20 @@
-"""The one "did you mean" of every message, and the unknown-name message built on it."""
+"""The one error hierarchy: its classes, and the one "did you mean" of every message."""
 
 from __future__ import annotations
 
-from opsrunner.errors import suggest, unknown_name_message
+import importlib
+import pkgutil
+
+import opsrunner
+from opsrunner import errors
+from opsrunner.errors import (
+    Location,
+    OpsrunnerError,
+    WorkflowError,
+    WorkflowErrors,
+    suggest,
+    unknown_name_message,
+)
 
 
 def test_suggest_names_the_closest_known_name() -> None:
@@ -40,3 +52,26 @@ def test_unknown_name_message_lists_thirty_names_at_most() -> None:
     names = [f"t{i:02}" for i in range(31)]
     message = unknown_name_message("task", "zzz", names)
     assert message.endswith(", t29, ...)") and "t30" not in message
+
+
+def test_workflow_errors_list_every_problem_sorted_and_are_opsrunner_errors() -> None:
+    late, early = Location("wf.yml", 9, 1), Location("wf.yml", 2, 5)
+    error = WorkflowErrors([(late, "b"), (early, "a")])
+    assert isinstance(error, WorkflowError) and isinstance(error, OpsrunnerError)
+    assert str(error) == "wf.yml:2:5: a\nwf.yml:9:1: b"
+    assert error.location == early and WorkflowErrors([]).location is None
+
+
+def test_every_public_exception_class_of_opsrunner_is_defined_in_errors() -> None:
+    strays = []
+    for info in pkgutil.walk_packages(opsrunner.__path__, "opsrunner."):
+        if info.name == errors.__name__ or info.name.rsplit(".", 1)[-1] == "__main__":
+            continue
+        module = importlib.import_module(info.name)
+        for name, value in vars(module).items():
+            if (isinstance(value, type) and issubclass(value, BaseException)
+                    and value.__module__ == info.name and not name.startswith("_")):
+                strays.append(f"{info.name}.{name}")
+    assert strays == []
+    assert all(issubclass(value, OpsrunnerError) for value in vars(errors).values()
+               if isinstance(value, type) and issubclass(value, BaseException))

@@ -6,14 +6,13 @@ from typing import Any, Literal
 
 import pytest
 
-from opsrunner.errors import Location, TemplateError, WorkflowError
+from opsrunner.errors import Location, TemplateError, WorkflowError, WorkflowErrors
 from opsrunner.registry import Registry
 from opsrunner.result import Result
 from opsrunner.task import Task
 from opsrunner.workflow import (
     Step,
     Workflow,
-    WorkflowErrors,
     load_workflow,
     render_args,
     should_run,
