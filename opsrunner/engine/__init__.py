@@ -14,10 +14,10 @@ import threading
 from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any
 
-from opsrunner.engine.errors import EngineCheckModeError, EngineError, engine_errors
+from opsrunner.engine.errors import engine_errors
 from opsrunner.engine.settings import EngineSettings, settings_for
 from opsrunner.engine.wait import FAILURE_STATUSES, Clock, status_value, wait_for_status
-from opsrunner.errors import suggest
+from opsrunner.errors import EngineCheckModeError, EngineError, suggest
 from opsrunner.host import Host
 from opsrunner.secrets import Redactor
 

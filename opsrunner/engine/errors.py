@@ -10,10 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from opsrunner.errors import EngineCheckModeError, EngineError, EngineTimeout
-
-__all__ = ["EngineCheckModeError", "EngineError", "EngineTimeout", "engine_errors",
-           "sdk_error_message"]
+from opsrunner.errors import EngineError
 
 
 def sdk_error_message(exc: Exception, what: str, url: str, user: str) -> str | None:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Collection
 from typing import Any, Protocol
 
-from opsrunner.engine.errors import EngineError, EngineTimeout
+from opsrunner.errors import EngineError, EngineTimeout
 
 FIRST_DELAY = 0.5
 DELAY_FACTOR = 1.5

@@ -16,16 +16,16 @@ import pytest
 
 from opsrunner.connection.local import LocalConnection
 from opsrunner.engine import EnginePool, EngineSession, not_found_message
-from opsrunner.engine.errors import (
+from opsrunner.engine.errors import engine_errors, sdk_error_message
+from opsrunner.engine.settings import EngineSettings, settings_for, settings_from_vars
+from opsrunner.engine.wait import GONE, wait_for_status
+from opsrunner.errors import (
     EngineCheckModeError,
     EngineError,
     EngineTimeout,
-    engine_errors,
-    sdk_error_message,
+    TaskFailed,
+    UsageError,
 )
-from opsrunner.engine.settings import EngineSettings, settings_for, settings_from_vars
-from opsrunner.engine.wait import GONE, wait_for_status
-from opsrunner.errors import TaskFailed, UsageError
 from opsrunner.host import Host
 from opsrunner.secrets import Redactor
 from opsrunner.task import Task
