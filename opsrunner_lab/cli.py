@@ -1,13 +1,20 @@
-"""``opsrunner lab up|status|down``: the lab, the embedded default inventory."""
+"""``opsrunner lab up|status|down``: the lab, the embedded default inventory.
+
+Every command first checks the lab extra is installed (:func:`.extra.require_extra`): without
+it, one line says what to install and the command exits 1.
+"""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
 from opsrunner.cli.guard import guard
+from opsrunner_lab.extra import require_extra
 
 
 @click.group()
@@ -21,6 +28,17 @@ def _lab_dir(path: str | None) -> Path:
     return Path(path).resolve() if path else default_lab_dir()
 
 
+def _run(action: Callable[[], int]) -> NoReturn:
+    """Exit with ``action``'s status; first, exit 1 with the install hint if the lab extra is
+    missing (before anything could import its packages)."""
+
+    def checked() -> int:
+        require_extra()
+        return action()
+
+    sys.exit(guard(checked))
+
+
 @lab.command("up")
 @click.option("--dir", "folder", type=click.Path(file_okay=False),
               help="Lab folder (default: $OPSRUNNER_LAB_DIR or /var/lib/opsrunner/lab).")
@@ -32,26 +50,26 @@ def _lab_dir(path: str | None) -> Path:
                    "else ol8-vm1).")
 def lab_up(folder: str | None, kvm_hosts: int | None, guests: str | None) -> None:
     """Create and start the lab (idempotent); print the inventory path."""
-    import time
-
-    from opsrunner_lab import manager
-    from opsrunner_lab.layout import check_guests
-
-    names = None
-    if guests is not None:
-        try:
-            names = check_guests([n.strip() for n in guests.split(",") if n.strip()])
-        except ValueError as error:
-            raise click.BadParameter(str(error), param_hint="--guests") from None
 
     def action() -> int:
+        import time
+
+        from opsrunner_lab import manager
+        from opsrunner_lab.layout import check_guests
+
+        names = None
+        if guests is not None:
+            try:
+                names = check_guests([n.strip() for n in guests.split(",") if n.strip()])
+            except ValueError as error:
+                raise click.BadParameter(str(error), param_hint="--guests") from None
         started = time.monotonic()
         layout = manager.up(_lab_dir(folder), kvm_hosts, guests=names)
         click.echo(f"lab up in {time.monotonic() - started:.1f}s; inventory:", err=True)
         click.echo(str(layout.inventory))
         return 0
 
-    sys.exit(guard(action))
+    _run(action)
 
 
 @lab.command("status")
@@ -61,12 +79,13 @@ def lab_status(folder: str | None) -> None:
 
     A guest whose VM is powered off in the engine shows "down (VM down)": expected, exit 0.
     """
-    from opsrunner_lab import manager
 
     def action() -> int:
         from rich.console import Console
         from rich.table import Table
         from rich.text import Text
+
+        from opsrunner_lab import manager
 
         rows = manager.status(_lab_dir(folder))
         table = Table("host", "service", "state", "address", "ports", "pid")
@@ -79,7 +98,7 @@ def lab_status(folder: str | None) -> None:
         Console().print(table)
         return 0 if rows and all(r.active or r.vm_down for r in rows) else 3
 
-    sys.exit(guard(action))
+    _run(action)
 
 
 @lab.command("down")
@@ -87,11 +106,12 @@ def lab_status(folder: str | None) -> None:
 @click.option("--purge", is_flag=True, help="Also delete the lab folder.")
 def lab_down(folder: str | None, purge: bool) -> None:
     """Stop every lab service and sshd (and with --purge delete the lab)."""
-    from opsrunner_lab import manager
 
     def action() -> int:
+        from opsrunner_lab import manager
+
         stopped = manager.down(_lab_dir(folder), purge)
         click.echo(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
         return 0
 
-    sys.exit(guard(action))
+    _run(action)

@@ -7,6 +7,7 @@ ovirtsdk4, jinja2, the plugins) load only inside the commands that need them.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +16,6 @@ from typing import Any, TypeVar
 import click
 
 from opsrunner.cli.guard import guard
-from opsrunner_lab.cli import lab
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -188,5 +188,34 @@ def _need_inventory(inventory: str | None) -> str:
                            f"lab with `opsrunner lab up`")
 
 
-main.add_command(lab)
+class _LazyGroup(click.Group):
+    """A group whose subcommands are those of the click group ``target`` (``module:name``),
+    imported when they are first listed or looked up: ``opsrunner --help`` imports nothing of
+    it."""
+
+    def __init__(self, *args: Any, target: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.target = target
+        self._group: click.Group | None = None
+
+    def _loaded(self) -> click.Group:
+        if self._group is None:
+            module, _, name = self.target.partition(":")
+            try:
+                group = getattr(importlib.import_module(module), name)
+            except (ImportError, AttributeError) as error:
+                raise click.ClickException(f"{self.name} is not available: {error}") from None
+            self._group = group
+        return self._group
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return self._loaded().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return self._loaded().get_command(ctx, cmd_name)
+
+
+@main.group(cls=_LazyGroup, target="opsrunner_lab.cli:lab")
+def lab() -> None:
+    """The lab: a local OLVM estate of real servers on loopback (the default inventory)."""
 
