@@ -1,5 +1,7 @@
 """The ``cert_replace`` task: install a third-party CA's Apache certificate on the engine
-(RUNBOOKS.md section 2, the seed's twelve steps), validated on the control node first."""
+(the OLVM Administration Guide, "Administration Tasks", section "Replacing the Oracle Linux
+Virtualization Manager Apache SSL Certificate" ("Oracle Linux Virtualization Manager Apache
+SSL証明書の置換"): the guide's twelve steps), validated on the control node first."""
 
 from __future__ import annotations
 
@@ -34,11 +36,13 @@ def cert_replace(task: Task, *, ca_chain: str, cert: str, key: str, min_days: in
     :param min_days: refuse a certificate that expires within this many days (a warning below 30).
     :param engine_fqdn: the name the certificate must cover; default: the ``engine_fqdn`` var.
 
-    Everything is validated before the host is touched; then the seed's steps run, each only
-    when needed (the same certificate twice changes nothing). ``/etc/pki`` and
-    ``/etc/pki/ovirt-engine`` must be 0755 and keep mode and owner. If httpd does not start
-    with the new files, apache.cer, apache.key.nopass and apache-ca.pem are put back from
-    their backups, httpd is restarted and the task fails with httpd's error.
+    Everything is validated before the host is touched; then the twelve steps of the OLVM
+    Administration Guide, "Administration Tasks", section "Replacing the Oracle Linux
+    Virtualization Manager Apache SSL Certificate" ("Oracle Linux Virtualization Manager Apache
+    SSL証明書の置換") run, each only when needed (the same certificate twice changes nothing).
+    ``/etc/pki`` and ``/etc/pki/ovirt-engine`` must be 0755 and keep mode and owner. If httpd
+    does not start with the new files, apache.cer, apache.key.nopass and apache-ca.pem are put
+    back from their backups, httpd is restarted and the task fails with httpd's error.
     data: ``fingerprint`` (sha256 hex), ``steps`` (what changed), ``engine_ca_file`` (the CA
     chain path: give it to later steps' engine session).
     """
@@ -78,7 +82,7 @@ def _conf_text(task: Task, path: str) -> str:
 
 
 def _plan(task: Task, inputs: CertInputs, anchor: str) -> list[str]:
-    """The steps that would change something, in the seed's order."""
+    """The steps that would change something, in the guide's order."""
     plan = []
     if _differs(task, anchor, inputs.ca_pem):
         plan.append(f"trust anchor {anchor} + update-ca-trust export")

@@ -3,8 +3,10 @@
 :func:`validate` checks, in this order, each refusal a :class:`TaskFailed` naming the file and
 what is allowed: the files are PEM; the key is unencrypted and matches the certificate; the
 certificate is valid now and for at least ``min_days`` more days; the CA chain starts with the
-certificate's issuer and goes up, one issuer at a time, to a self-signed root (the order of
-RUNBOOKS.md section 2: last intermediate first, root last); the certificate names the engine FQDN.
+certificate's issuer and goes up, one issuer at a time, to a self-signed root (the order the OLVM
+Administration Guide, "Administration Tasks", section "Replacing the Oracle Linux Virtualization
+Manager Apache SSL Certificate" ("Oracle Linux Virtualization Manager Apache SSL証明書の置換")
+requires: last intermediate first, root last); the certificate names the engine FQDN.
 """
 
 from __future__ import annotations

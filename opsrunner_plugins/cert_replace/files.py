@@ -29,12 +29,15 @@ def write_file(task: Task, path: str, data: bytes, mode: int | None = None) -> N
 
 
 def copy_file(task: Task, source: str, dest: str) -> None:
-    """``cp -p source dest`` (the seed's backups, keeping mode, owner and times)."""
+    """``cp -p source dest`` (the backups of the OLVM Administration Guide,
+    "Administration Tasks", section "Replacing the Oracle Linux Virtualization Manager Apache SSL
+    Certificate" ("Oracle Linux Virtualization Manager Apache SSL証明書の置換"), keeping mode,
+    owner and times)."""
     task.run(f"cp -p -- {shlex.quote(source)} {shlex.quote(dest)}", check_rc=True)
 
 
 def keep_backup(task: Task, path: str, bck: str) -> str | None:
-    """Copy ``path`` to ``bck`` (the seed's ``.bck``); an older, different ``bck`` is first kept
+    """Copy ``path`` to ``bck`` (the guide's ``.bck``); an older, different ``bck`` is first kept
     as ``bck.<timestamp>.bak`` (returned), so no earlier certificate is ever lost."""
     kept = None
     old = _remote.file_facts(task, bck)
@@ -61,7 +64,7 @@ def with_settings(text: str, settings: Mapping[str, str]) -> str:
 
 
 class PkiGuard:
-    """The mode and owner of ``/etc/pki`` and ``/etc/pki/ovirt-engine``, which the seed says
+    """The mode and owner of ``/etc/pki`` and ``/etc/pki/ovirt-engine``, which the guide says
     must stay 0755 and never change: recorded once, re-checked after each step."""
 
     PATHS = ("/etc/pki", "/etc/pki/ovirt-engine")

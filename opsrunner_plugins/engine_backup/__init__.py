@@ -1,9 +1,10 @@
 """The ``engine_backup`` task: ``engine-backup --mode=backup``, then ``--mode=verify``.
 
-The seed's procedure (``engine-backup --mode=backup --scope=all --file=... --log=...``) with
-the real tool's default folders and time-stamped names, the new archive verified by the tool
-itself, its size and sha256 reported, an optional copy fetched to the control node, and an
-optional retention of the newest N default-named backups.
+The procedure ``engine-backup --mode=backup --scope=all --file=... --log=...`` of the OLVM
+Administration Guide, "Administration Tasks", section "Backing Up the Manager"
+("Managerのバックアップ"), with the real tool's default folders and time-stamped names, the new
+archive verified by the tool itself, its size and sha256 reported, an optional copy fetched to
+the control node, and an optional retention of the newest N default-named backups.
 """
 
 from __future__ import annotations

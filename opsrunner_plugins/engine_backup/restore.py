@@ -1,4 +1,6 @@
-"""The ``engine_restore`` task: the seed's full restore of the engine from a backup.
+"""The ``engine_restore`` task: the full restore of the engine from a backup, as in the OLVM
+Administration Guide, "Administration Tasks", section "Restoring a Full Backup of the Manager"
+("Managerの完全バックアップのリストア").
 
 It destroys the engine's current state, so it refuses to start (changing nothing) unless
 the archive exists and passes ``engine-backup --mode=verify``, the run is confirmed (``--yes``

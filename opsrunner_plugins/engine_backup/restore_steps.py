@@ -1,6 +1,8 @@
-"""The destructive part of the seed's restore, and the way back from a safety backup.
+"""The destructive part of the restore of the OLVM Administration Guide, "Administration Tasks",
+section "Restoring a Full Backup of the Manager" ("Managerの完全バックアップのリストア"), and the
+way back from a safety backup.
 
-``replace_engine`` runs the seed's three steps unattended: ``engine-cleanup`` (its questions
+``replace_engine`` runs the guide's three steps unattended: ``engine-cleanup`` (its questions
 answered through ``--otopi-environment``), ``engine-backup --mode=restore --scope=all
 --restore-permissions``, ``engine-setup --accept-defaults --offline``. ``recover`` runs the
 same steps with the safety backup. Paths are host paths.

@@ -1,6 +1,8 @@
-"""The ``hsts`` task: HTTP Strict Transport Security on every engine port (RUNBOOKS.md section 3).
+"""The ``hsts`` task: HTTP Strict Transport Security on every engine port (the OLVM Administration
+Guide, "Administration Tasks", section "Enabling HTTP Strict Transport Security" ("HTTP Strict
+Transport Securityの有効化")).
 
-The seed's four places: an httpd conf for port 443 (the header and the rewrite of http to
+The guide's four places: an httpd conf for port 443 (the header and the rewrite of http to
 https) and the structural patches of the Python files of ovirt-imageio (54323),
 ovirt-provider-ovn (35357) and ovirt-websocket-proxy (6100); then the restart of each service
 whose file changed.
@@ -25,7 +27,7 @@ MAX_AGE = 31536000
 
 
 def httpd_conf(max_age: int) -> str:
-    """The seed's httpd conf for port 443, with ``max_age``."""
+    """The guide's httpd conf for port 443, with ``max_age``."""
     return ("LoadModule headers_module modules/mod_headers.so\n"
             f'Header always set Strict-Transport-Security "max-age={max_age}; '
             'includeSubDomains"\n'
@@ -44,15 +46,18 @@ def hsts(task: Task, *, remove: bool = False, httpd_max_age: int = HTTPD_MAX_AGE
     """Enable HSTS on ports 443, 54323, 35357 and 6100 of the engine (or, with ``remove``, undo it).
 
     :param remove: delete the httpd conf and take the patches out of the Python files.
-    :param httpd_max_age: the max-age of port 443 (the seed's 63072000, with includeSubDomains).
-    :param max_age: the max-age of the three Python services (the seed's 31536000).
-    :param httpd_conf_path, imageio_http, ovn_server, webob_response: the files (seed paths).
+    :param httpd_max_age: the max-age of port 443 (63072000 in the OLVM Administration Guide,
+        "Administration Tasks", section "Enabling HTTP Strict Transport Security" ("HTTP Strict
+        Transport Securityの有効化"), with includeSubDomains).
+    :param max_age: the max-age of the three Python services (the guide's 31536000).
+    :param httpd_conf_path, imageio_http, ovn_server, webob_response: the files (the guide's
+        paths).
     :param python: the host's interpreter that must compile each patched file before it is
         installed.
     :param restart: restart the service of each changed file (httpd, ovirt-imageio,
         ovirt-provider-ovn, ovirt-websocket-proxy).
 
-    Every file is read and checked first: a Python file that does not have the place the seed
+    Every file is read and checked first: a Python file that does not have the place the guide
     patches (another package version) fails the task with nothing changed. The same max-age
     twice changes nothing; another max-age updates the value. Each changed file is backed up
     beside itself (``.<timestamp>.bak``). If a service does not come back after its restart,
@@ -113,7 +118,8 @@ def _plan_python(task: Task, shown: str, service: str, patch: PyPatch,
         was = patch.max_age(text)
         new = patch.remove(text) if max_age is None else patch.apply(text, max_age)
     except PatchMismatch as exc:
-        task.fail(f"{shown} does not look as expected: {exc} (the seed patches "
+        task.fail(f"{shown} does not look as expected: {exc} (the OLVM Administration Guide's "
+                  'section "Enabling HTTP Strict Transport Security" patches '
                   f"{patch.where}; is this another version of the package?); "
                   "nothing was changed")
     if max_age is None:

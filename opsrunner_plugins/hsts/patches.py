@@ -1,4 +1,6 @@
-"""The seed's three HSTS edits of vendor Python files, found structurally (see :mod:`_pypatch`).
+"""The three HSTS edits of vendor Python files in the OLVM Administration Guide,
+"Administration Tasks", section "Enabling HTTP Strict Transport Security" ("HTTP Strict
+Transport Securityの有効化"), found structurally (see :mod:`_pypatch`).
 
 - ovirt-imageio ``_internal/http.py``: ``class Response.__init__`` builds its default headers
   with ``self.headers = Headers({"content-length": 0})``; the header joins that dict.

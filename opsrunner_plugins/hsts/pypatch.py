@@ -1,6 +1,8 @@
-"""Structural HSTS edits of the three vendor Python files (RUNBOOKS.md section 3, steps 2-4).
+"""Structural HSTS edits of the three vendor Python files (the OLVM Administration Guide,
+"Administration Tasks", section "Enabling HTTP Strict Transport Security" ("HTTP Strict Transport
+Securityの有効化"): its edits for ovirt-imageio, ovirt-provider-ovn and ovirt-websocket-proxy).
 
-Each :class:`PyPatch` finds, with :mod:`ast`, the exact statement the seed describes and edits
+Each :class:`PyPatch` finds, with :mod:`ast`, the exact statement the guide describes and edits
 only that text; a file that does not have it raises :class:`PatchMismatch` (say another
 version of the package). Edits are idempotent: applying the same ``max-age`` twice returns the
 source unchanged, another ``max-age`` updates the value in place, and :meth:`PyPatch.remove`
@@ -21,7 +23,7 @@ _MAX_AGE = re.compile(r"^max-age=(\d+)(?:;.*)?$")
 
 
 class PatchMismatch(ValueError):
-    """The file does not have the place the seed's edit needs (nothing was changed)."""
+    """The file does not have the place the guide's edit needs (nothing was changed)."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class Found:
 
 
 class PyPatch(ABC):
-    """One seed edit; subclasses implement :meth:`find` and the text of a new patch."""
+    """One of the guide's edits; subclasses implement :meth:`find` and the text of a new patch."""
 
     where = ""  # the place, for messages: "class Response, method __init__"
 

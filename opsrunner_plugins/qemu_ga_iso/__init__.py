@@ -1,6 +1,8 @@
-"""The ``qemu_ga_iso`` task: the QEMU guest agent ISO for Windows guests (RUNBOOKS.md section 5).
+"""The ``qemu_ga_iso`` task: the QEMU guest agent ISO for Windows guests (the OLVM
+Administration Guide, "Administration Tasks", section "Installing the QEMU Guest Agent"
+("QEMUゲスト・エージェントのインストール")).
 
-Where the ISO is built: on the engine host, as the seed does (``mkisofs -R -J``). The MSIs
+Where the ISO is built: on the engine host, as the guide does (``mkisofs -R -J``). The MSIs
 are there once ``qemu-ga-win`` is installed, the host's real mkisofs writes Rock Ridge and
 Joliet, and the control node needs no ISO library (pycdlib is not a dependency). The ISO is
 then fetched (``task.get``) because ``api.upload_iso`` uploads a control-node file, and

@@ -1,12 +1,14 @@
-"""The ``seal_template`` task: seal an Oracle Linux VM and make a template of it (RUNBOOKS.md
-section 4); and ``unseal_template`` (:mod:`._unseal`), which undoes a mistaken seal. Both
-run on the guest (SSH) and talk to the engine API (the guest's ``engine_host`` or the
-inventory's one engine).
+"""The ``seal_template`` task: seal an Oracle Linux VM and make a template of it (the OLVM
+Administration Guide, "Administration Tasks", sections "Sealing an Oracle Linux Virtual Machine
+for Use as a Template" ("テンプレートとして使用するためのOracle Linux仮想マシンのシール") and
+"Creating an Oracle Linux Template" ("Oracle Linuxテンプレートの作成")); and
+``unseal_template`` (:mod:`._unseal`), which undoes a mistaken seal. Both run on the guest (SSH)
+and talk to the engine API (the guest's ``engine_host`` or the inventory's one engine).
 
 Order, each step only when needed: the template exists and is ok -> nothing in the guest, only
 its cloud-init settings are compared; else the VM must be up (to reach the guest) -> engine
 snapshot "before seal for template T" -> optional ``dnf install cloud-init`` + enable + start
--> the seed's seal steps (:mod:`._seal_guest`), re-read to prove nothing is left -> ``history -c;
+-> the guide's seal steps (:mod:`._seal_guest`), re-read to prove nothing is left -> ``history -c;
 poweroff`` -> the engine sees the VM down (else ``if_still_up``) -> template with seal=true, its
 disk aliased like the template, ok -> cloud-init initial-run settings -> an audit event.
 """
@@ -126,7 +128,8 @@ def _seal_and_make(task: Task, session: EngineSession, vm: str, template: str,
         data["release"] = release.name
         if install_cloud_init and release.major < 7:
             task.fail(f"install_cloud_init: {release.name} is older than Oracle Linux 7; the "
-                      "seed's cloud-init templates need 7 or later; nothing was changed")
+                      "OLVM Administration Guide's cloud-init templates need 7 or later; "
+                      "nothing was changed")
         same_machine(task, session, entity)
         plan = survey(task, release, clear_logs)
         data["files"] = plan.files()

@@ -1,4 +1,6 @@
-"""A template's cloud-init initial-run settings (the seed's "Initial Run" tab), validated.
+"""A template's cloud-init initial-run settings (the "Initial Run" tab ("初期実行") of the OLVM
+Administration Guide, "Administration Tasks", section "Creating a Cloud-Init Enabled Template"
+("Cloud-Init対応テンプレートの作成")), validated.
 
 Workflow form (every key optional)::
 

@@ -1,8 +1,10 @@
-"""Sealing an Oracle Linux guest over SSH (RUNBOOKS.md section 4, the guest's steps).
+"""Sealing an Oracle Linux guest over SSH (the guest's steps of the OLVM Administration Guide,
+"Administration Tasks", section "Sealing an Oracle Linux Virtual Machine for Use as a Template"
+("テンプレートとして使用するためのOracle Linux仮想マシンのシール")).
 
 :func:`guest_release` reads which release the guest runs, :func:`survey` lists what the seal
 would touch (one command), :func:`apply` changes it and :func:`power_off` ends the session the
-way the seed does. Paths in a :class:`SealPlan` are the guest's real paths; commands map them
+way the guide does. Paths in a :class:`SealPlan` are the guest's real paths; commands map them
 through the host's sysroot.
 """
 
@@ -65,7 +67,7 @@ class SealPlan:
         return replace(self, logs=[]).steps()
 
     def steps(self) -> list[str]:
-        """The changes, in the seed's order, each naming its file(s)."""
+        """The changes, in the guide's order, each naming its file(s)."""
         out = [] if self.unconfigured else [f"create {UNCONFIGURED}"]
         out += [f"remove {path}" for path in self.host_keys]
         if self.release.major <= 6:
@@ -269,7 +271,7 @@ def guest_macs(task: Task) -> set[str]:
 
 
 def power_off(task: Task) -> None:
-    """``history -c`` and ``poweroff``, as the seed's last steps. The poweroff runs a second
+    """``history -c`` and ``poweroff``, as the guide's last steps. The poweroff runs a second
     later in a session of its own, its standard streams away from the SSH channel, so the
     command returns (and the channel closes) before the guest drops the connection."""
     task.run("history -c 2>/dev/null; "

@@ -1,7 +1,8 @@
-"""The ``vacuum`` task: the seed's engine database vacuum ("データベース記憶域の再利用").
+"""The ``vacuum`` task: the engine database vacuum of the OLVM Administration Guide,
+"Administration Tasks", section "Reclaiming Database Storage" ("データベース記憶域の再利用").
 
-Measure the sizes (the seed's query through ``engine-psql.sh``), stop ovirt-engine,
-ovirt-engine-dwhd and grafana-server, dump each database with the seed's ``pg_dump``, run
+Measure the sizes (the guide's query through ``engine-psql.sh``), stop ovirt-engine,
+ovirt-engine-dwhd and grafana-server, dump each database with the guide's ``pg_dump``, run
 ``engine-vacuum.sh -f -v`` (and ``dwh-vacuum.sh -f -v`` when the DWH database exists), start
 again what was stopped whatever failed, measure again and report the bytes reclaimed.
 A record of the run (``record``) lets the workflow's checks compare the sizes later.
@@ -37,21 +38,23 @@ def vacuum(task: Task, *,
            engine_dump_dir: str = "/var/lib/ovirt-engine/backups",
            dwh_dump_dir: str = "/var/lib/ovirt-engine-dwh/backups",
            record: str = "/var/lib/opsrunner/vacuum-last.json") -> Result:
-    """Vacuum the engine (and DWH) database as the seed does; report the space reclaimed.
+    """Vacuum the engine (and DWH) database as the OLVM Administration Guide, "Administration
+    Tasks", section "Reclaiming Database Storage" ("データベース記憶域の再利用") does; report the
+    space reclaimed.
 
     :param databases: engine and/or dwh (a list or a comma-separated string). dwh is
         skipped, with a note, when the DWH is not set up (no dwh_conf) or its database is gone.
     :param mode: full: ``-f -v`` (VACUUM FULL gives the space back); analyze: ``-a -v``.
-    :param dump: take the seed's pg_dump of each database first; false skips it (a warning:
+    :param dump: take the guide's pg_dump of each database first; false skips it (a warning:
         no way back if the vacuum goes wrong).
     :param keep_dumps: keep only the newest N dumps made this way per database; 0 keeps all.
     :param services: stopped while the databases are dumped and vacuumed (those running),
         then started again whatever happened.
     :param pg_bin_dir: folder of pg_dump/pg_restore on the host (default: pg_dump on the
-        host's PATH, as the seed's /usr/bin/pg_dump, else /usr/lib/postgresql/15/bin).
+        host's PATH, as the guide's /usr/bin/pg_dump, else /usr/lib/postgresql/15/bin).
     :param engine_conf: sets ENGINE_DB_* (host, port, user, database, password).
-    :param dwh_conf: sets DWH_DB_* (the seed's file).
-    :param engine_psql: measures the sizes with the seed's query (plus exact bytes).
+    :param dwh_conf: sets DWH_DB_* (the guide's file).
+    :param engine_psql: measures the sizes with the guide's query (plus exact bytes).
     :param engine_vacuum: the engine database's vacuum tool.
     :param dwh_vacuum: the DWH database's vacuum tool.
     :param engine_dump_dir: where the engine dumps go (engine-<stamp>.<pid>.dump).

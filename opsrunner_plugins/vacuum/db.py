@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 
 from opsrunner import CommandResult, Task
 
-# The seed's size query, with the exact byte count added for the arithmetic.
+# The size query of the OLVM Administration Guide, "Administration Tasks", section "Reclaiming
+# Database Storage" ("データベース記憶域の再利用"), with the exact byte count added for the
+# arithmetic.
 SIZE_QUERY = ("SELECT datname as db_name, pg_size_pretty(pg_database_size(datname)) as db_usage, "
               "pg_database_size(datname) as db_bytes FROM pg_database")
 LAB_PG_BIN_DIR = "/usr/lib/postgresql/15/bin"  # Debian's PostgreSQL 15 clients (the lab)

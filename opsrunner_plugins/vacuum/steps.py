@@ -1,7 +1,9 @@
-"""The steps of the seed's vacuum procedure for one database: its dump and its vacuum.
+"""The steps of the vacuum procedure of the OLVM Administration Guide, "Administration Tasks",
+section "Reclaiming Database Storage" ("データベース記憶域の再利用"), for one database: its dump
+and its vacuum.
 
 A :class:`Target` is one database (the engine's or the DWH's) with its settings, tool and
-dump folder (host paths). Dumps are named as the seed names them,
+dump folder (host paths). Dumps are named as the guide names them,
 ``<folder>/<prefix>-$(date +%Y%m%d%H%M%S).$$.dump``; retention only ever touches files of
 exactly that form (engine-setup's own ``engine-<stamp>.<random>.dump`` backups differ).
 """
@@ -36,7 +38,7 @@ class Target:
 
 
 def dump_command(pg_bin_dir: str, target: Target) -> str:
-    """The seed's pg_dump (custom format, its flags, its file name), ``-w`` added so a wrong
+    """The guide's pg_dump (custom format, its flags, its file name), ``-w`` added so a wrong
     password fails instead of prompting. Prints the dump's path first."""
     s = target.settings
     folder = shlex.quote(target.dump_dir)

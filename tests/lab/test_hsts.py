@@ -150,8 +150,9 @@ def test_a_file_that_does_not_look_as_expected_is_refused_and_nothing_changes(
     assert run.code == 2
     assert run.step("hsts")["msg"] == (
         f"{hsts.WEBOB_RESPONSE} does not look as expected: Response.__init__ does not "
-        "initialise self._headerlist in `if headerlist is None:` exactly once (the seed "
-        "patches class Response, method __init__, after `if headerlist is None: ...`; is this "
+        "initialise self._headerlist in `if headerlist is None:` exactly once (the OLVM "
+        'Administration Guide\'s section "Enabling HTTP Strict Transport Security" patches '
+        "class Response, method __init__, after `if headerlist is None: ...`; is this "
         "another version of the package?); nothing was changed")
     assert digests(lab) == before
 
