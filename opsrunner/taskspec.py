@@ -9,10 +9,11 @@ Supported annotations: ``str``, ``int``, ``float``, ``bool``, ``list[X]``, ``dic
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,74 +102,104 @@ def type_name(annotation: Any) -> str:
 
 
 def coerce(value: Any, annotation: Any) -> Any:
-    """Convert ``value`` to ``annotation``, accepting the strings Jinja2 renders."""
+    """Convert ``value`` to ``annotation``, accepting the strings Jinja2 renders.
+
+    Dispatches on the annotation's origin (``X | Y``, ``Literal``, ``list``, ``dict``), else on
+    the annotation itself (``bool``, ``int``, ``float``, ``str``), else checks the instance of
+    a class; anything else passes unchanged. ValueError ("expected ..., got ...") otherwise.
+    """
     if annotation is Any or annotation is inspect.Parameter.empty:
         return value
     origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        for arg in args:  # an exact type match wins (an int stays an int in str | int)
-            if isinstance(arg, type) and type(value) is arg:
-                return value
-        errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return coerce(value, arg)
-            except ValueError as exc:
-                errors.append(str(exc))
-        raise ValueError(f"expected {type_name(annotation)}, got {_show(value)}")
-    if origin is typing.Literal:
-        if value in args:
-            return value
-        raise ValueError(f"expected one of {', '.join(repr(a) for a in args)}, got {_show(value)}")
-    if origin is list:
-        if isinstance(value, str | bytes) or not isinstance(value, list | tuple):
-            raise ValueError(f"expected a list, got {_show(value)}")
-        inner = args[0] if args else Any
-        return [coerce(v, inner) for v in value]
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise ValueError(f"expected a mapping, got {_show(value)}")
-        inner = args[1] if len(args) == 2 else Any
-        return {str(k): coerce(v, inner) for k, v in value.items()}
-    if annotation is bool:
-        flag = parse_bool(value)
-        if flag is not None:
-            return flag
-        raise ValueError(f"expected a boolean (true/false), got {_show(value)}")
-    if annotation is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, str):
-            try:
-                return int(value.strip(), 0)
-            except ValueError:
-                pass
-        raise ValueError(f"expected an integer, got {_show(value)}")
-    if annotation is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value.strip())
-            except ValueError:
-                pass
-        raise ValueError(f"expected a number, got {_show(value)}")
-    if annotation is str:
-        if isinstance(value, str):
-            return value
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return str(value)
-        raise ValueError(f"expected a string, got {_show(value)}")
+    convert = _BY_ORIGIN.get(origin) if origin is not None else None
+    if convert is None and isinstance(annotation, Hashable):
+        convert = _BY_TYPE.get(annotation)
+    if convert is not None:
+        return convert(value, annotation)
     if isinstance(annotation, type):
-        if isinstance(value, annotation):
-            return value
-        raise ValueError(f"expected {type_name(annotation)}, got {_show(value)}")
+        return _to_instance(value, annotation)
     return value
+
+
+def _to_union(value: Any, annotation: Any) -> Any:
+    args = typing.get_args(annotation)
+    if value is None and type(None) in args:
+        return None
+    if any(isinstance(arg, type) and type(value) is arg for arg in args):
+        return value  # an exact type match wins (an int stays an int in str | int)
+    for arg in args:
+        if arg is not type(None):
+            with contextlib.suppress(ValueError):
+                return coerce(value, arg)
+    raise ValueError(f"expected {type_name(annotation)}, got {_show(value)}")
+
+
+def _to_literal(value: Any, annotation: Any) -> Any:
+    args = typing.get_args(annotation)
+    if value in args:
+        return value
+    raise ValueError(f"expected one of {', '.join(repr(a) for a in args)}, got {_show(value)}")
+
+
+def _to_list(value: Any, annotation: Any) -> list[Any]:
+    if isinstance(value, str | bytes) or not isinstance(value, list | tuple):
+        raise ValueError(f"expected a list, got {_show(value)}")
+    args = typing.get_args(annotation)
+    inner = args[0] if args else Any
+    return [coerce(v, inner) for v in value]
+
+
+def _to_dict(value: Any, annotation: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a mapping, got {_show(value)}")
+    args = typing.get_args(annotation)
+    inner = args[1] if len(args) == 2 else Any
+    return {str(k): coerce(v, inner) for k, v in value.items()}
+
+
+def _to_bool(value: Any, _annotation: Any) -> bool:
+    flag = parse_bool(value)
+    if flag is not None:
+        return flag
+    raise ValueError(f"expected a boolean (true/false), got {_show(value)}")
+
+
+def _to_int(value: Any, _annotation: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            return int(value.strip(), 0)
+    raise ValueError(f"expected an integer, got {_show(value)}")
+
+
+def _to_float(value: Any, _annotation: Any) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            return float(value.strip())
+    raise ValueError(f"expected a number, got {_show(value)}")
+
+
+def _to_str(value: Any, _annotation: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise ValueError(f"expected a string, got {_show(value)}")
+
+
+def _to_instance(value: Any, annotation: type) -> Any:
+    if isinstance(value, annotation):
+        return value
+    raise ValueError(f"expected {type_name(annotation)}, got {_show(value)}")
+
+
+_Converter = Callable[[Any, Any], Any]
+_BY_ORIGIN: dict[Any, _Converter] = {typing.Union: _to_union, types.UnionType: _to_union,
+                                     typing.Literal: _to_literal, list: _to_list, dict: _to_dict}
+_BY_TYPE: dict[Any, _Converter] = {bool: _to_bool, int: _to_int, float: _to_float, str: _to_str}
 
 
 def _show(value: Any) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any, Literal
 
 import pytest
@@ -56,3 +58,26 @@ def test_coerce_errors(value, annotation, message):
 
 def test_type_name_any():
     assert type_name(Any) == "any"
+
+
+@pytest.mark.parametrize("value, annotation, expected", [
+    (3, str | int, 3), ("3", str | int, "3"), ("3", int | float, 3), ("1.5", int | float, 1.5),
+    ((1, "2"), list[int], [1, 2]), ([1], list, [1]), ({1: [2]}, dict[str, Any], {"1": [2]}),
+    ("0x1f", int, 31), (" 7 ", int, 7), (2, float, 2.0), (1.5, str, "1.5"),
+    (Path("/x"), Path, Path("/x")), ("as is", "SomeForwardRef", "as is"), (object, Any, object),
+])
+def test_coerce_each_kind(value, annotation, expected):
+    got = coerce(value, annotation)
+    assert got == expected and type(got) is type(expected)
+
+
+@pytest.mark.parametrize("value, annotation, message", [
+    ("x", int | None, "expected int | None, got str 'x'"),
+    (None, int, "expected an integer, got NoneType None"),
+    (True, float, "expected a number, got bool True"), ("1,5", float, "expected a number"),
+    (True, str, "expected a string, got bool True"), (b"ab", list[int], "expected a list"),
+    ("/x", Path, "expected Path, got str '/x'"),
+])
+def test_coerce_each_kind_refuses(value, annotation, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        coerce(value, annotation)
