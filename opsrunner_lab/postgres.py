@@ -3,8 +3,9 @@
 ``postgresql_unit(layout)`` is the unit the lab's ``systemctl`` starts and stops (its
 ``prepare`` runs initdb once). ``provision(layout)`` is what ``opsrunner lab up`` runs after
 the services are up, as ``engine-setup`` would: the roles and databases named in the engine's
-and DWH's conf files, with their passwords, and the seeded schema. ``install_db_tools(layout)``
-installs ``engine-psql.sh``, ``engine-vacuum.sh`` and ``dwh-vacuum.sh`` into the sysroot.
+and DWH's conf files, with their passwords, and the lab's seeded schema.
+``install_db_tools(layout)`` installs ``engine-psql.sh``, ``engine-vacuum.sh`` and
+``dwh-vacuum.sh`` into the sysroot.
 """
 
 from __future__ import annotations

@@ -106,7 +106,7 @@ def add_guest_vms(store: Store, guests: Iterable[GuestVm],
                   created_ms: int | None = None) -> list[str]:
     """Give each of ``guests`` that no VM is named like its VM; return their names, in order.
 
-    A VM as the seed makes them (:func:`_add_vm`), created at ``created_ms`` (default: now) in
+    A VM as seeded (:func:`_add_vm`), created at ``created_ms`` (default: now) in
     cluster ``Default`` with its disk on the data domain: up on the cluster's first up host,
     or down when its guest is powered off or no host is up. Logged like the engine: 34
     USER_ADD_VM, then 32 USER_RUN_VM for a VM that runs. VMs already there, and VMs that are

@@ -1,7 +1,9 @@
 """``update-ca-trust`` of the lab: rebuild a host's extracted trust from its anchors.
 
-Like Oracle Linux 8's script (which ignores its parameters, so ``extract``, the seed's
-``export`` and none all do the same), it reads every file in
+Like Oracle Linux 8's script (which ignores its parameters, so ``extract``, the ``export`` of
+the OLVM Administration Guide, "Administration Tasks", section "Replacing the Oracle Linux
+Virtualization Manager Apache SSL Certificate" ("Oracle Linux Virtualization Manager Apache
+SSL証明書の置換") and none all do the same), it reads every file in
 ``/etc/pki/ca-trust/source/anchors/`` and ``/usr/share/pki/ca-trust-source/anchors/`` of the
 sysroot (PEM, one or more certificates, or DER) plus this machine's system bundle
 (``/etc/ssl/certs/ca-certificates.crt``, standing in for the ca-certificates package), and
