@@ -190,14 +190,22 @@ def validate_workflow(path: Path, inventory_path: str | None, limit: str | None,
 
 
 def list_plugins(plugin_dirs: Sequence[str], output: str) -> int:
-    """``opsrunner plugins``."""
+    """``opsrunner plugins``: every task by its current name; JSON gives each one's plugin, its
+    docstring without the ``:param`` lines, and per parameter type, required, default (a
+    Python repr, None when required) and description (from the ``:param`` line, or "")."""
     registry = load_registry(plugin_dirs)
     if output == "json":
-        json.dump({name: {"plugin": spec.plugin, "doc": spec.doc,
-                          "params": {p.name: {"type": p.type_name, "required": p.required,
-                                              "default": None if p.required else repr(p.default)}
-                                     for p in spec.params.values()}}
-                   for name, spec in sorted(registry.tasks.items())}, sys.stdout, indent=2)
+        from opsrunner.taskdoc import parse_doc
+
+        listing = {}
+        for name, spec in sorted(registry.tasks.items()):
+            doc = parse_doc(spec.doc)
+            listing[name] = {"plugin": spec.plugin, "doc": doc.prose, "params": {
+                p.name: {"type": p.type_name, "required": p.required,
+                         "default": None if p.required else repr(p.default),
+                         "description": doc.params.get(p.name, "")}
+                for p in spec.params.values()}}
+        json.dump(listing, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return EXIT_OK
     from opsrunner.cli.listing import print_tasks

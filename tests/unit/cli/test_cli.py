@@ -43,12 +43,31 @@ def test_plugins_lists_generic_tasks_with_parameters(cli):
     assert set(tasks["command"]["params"]) >= {"cmd", "creates", "removes", "rc", "env"}
     assert tasks["command"]["params"]["cmd"]["required"] is True
     assert tasks["command"]["plugin"] == "command"
+    assert tasks["command"]["params"]["env"]["description"] == (
+        "environment variables for the command; the values never appear in any process's argv, "
+        "so secrets belong here rather than in ``cmd``.")
+    assert tasks["command"]["doc"].startswith("Run a shell command on the host")
+    assert all(":param" not in task["doc"] for task in tasks.values())
 
 
-def test_plugins_text_output(cli):
+def test_plugins_text_output_reads_in_80_columns(cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
     code, out, _ = cli("plugins")
     assert code == 0
     assert "command" in out and "creates" in out and "list[int]" in out
+    assert ":param" not in out and "``" not in out
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    command = lines.index(next(line for line in lines if line.startswith("command  (command) ")))
+    assert lines[command + 1] == "Run a shell command on the host (changed when it ran)."
+    header = next(i for i in range(command, len(lines)) if lines[i].startswith("parameter "))
+    assert lines[header].split() == ["parameter", "type", "/", "default", "description"]
+    assert lines[header + 1].split() == ["cmd", "str", "the", "command", "line,", "run", "by",
+                                         "sh", "-c", "on", "the", "host."]
+    assert lines[header + 2].split() == ["required"]
+    rc = next(line for line in lines[header:] if line.startswith("rc "))
+    assert rc.split()[:2] == ["rc", "list[int]"]
+    assert lines[lines.index(rc) + 1].split()[:2] == ["=", "[0]"]
 
 
 def test_validate_ok_and_broken(cli, write_workflow, local_inventory):
