@@ -12,6 +12,10 @@ from opsrunner.host import Host
 from opsrunner.report import HostReport
 from opsrunner.templating import render_value
 
+RUNTIME_NAMES = frozenset({"host", "inventory_hostname", "check_mode", "run_id"})
+"""The variables a host's state sets at run time, over every other source; workflow ``vars``
+and ``register`` may not take them."""
+
 
 class HostSession:
     """The host's one connection for the run: opened on first use, reopened after a reset."""
@@ -43,8 +47,7 @@ class HostState:
 
     Variables visible to templates, lowest priority first: the host's inventory data
     (host over its groups over defaults), workflow ``vars`` (rendered per host, in order),
-    ``-e`` extra vars, registered step results; plus ``host``, ``inventory_hostname``,
-    ``check_mode`` and ``run_id``.
+    ``-e`` extra vars, registered step results; over them all, :data:`RUNTIME_NAMES`.
     """
 
     def __init__(self, host: Host, session: HostSession, *, workflow_vars: Mapping[str, Any],

@@ -41,13 +41,13 @@ from opsrunner.booleans import parse_bool
 from opsrunner.errors import WorkflowError, WorkflowErrors
 from opsrunner.taskspec import TaskSpec
 from opsrunner.templating import evaluate, render_value
-from opsrunner.workflow.check import RUNTIME_NAMES, coerce_param, describe
+from opsrunner.workflow.check import coerce_param, describe
 from opsrunner.workflow.load import load_workflow
 from opsrunner.workflow.model import Step, Workflow
 from opsrunner.workflow.names import check_names
 
-__all__ = ["RUNTIME_NAMES", "Step", "Workflow", "WorkflowErrors", "check_names",
-           "load_workflow", "render_args", "should_run"]
+__all__ = ["Step", "Workflow", "WorkflowErrors", "check_names", "load_workflow", "render_args",
+           "should_run"]
 
 def render_args(step: Step, spec: TaskSpec, context: Mapping[str, Any]) -> dict[str, Any]:
     """The step's parameters rendered in ``context`` and coerced to the task's types.

@@ -14,12 +14,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from opsrunner.errors import Location, Problem, TemplateError, WorkflowErrors, suggest
+from opsrunner.hoststate import RUNTIME_NAMES
 from opsrunner.taskspec import TaskSpec
 from opsrunner.templating import is_template, undeclared_names
 from opsrunner.yamlsrc import KeyPath, Positions
-
-RUNTIME_NAMES = frozenset({"host", "inventory_hostname", "check_mode", "run_id"})
-"""Variables the runner sets for every host; workflow vars and ``register`` may not take them."""
 
 _SINGLE_EXPR = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\}\}).)*)\}\}\s*$", re.S)
 _SECRET_WORDS = ("password", "passwd", "secret", "token", "passphrase", "private_key")

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from opsrunner.errors import Location, UsageError, WorkflowError, WorkflowErrors, suggest
+from opsrunner.hoststate import RUNTIME_NAMES
 from opsrunner.inventory.patterns import parse_limit
 from opsrunner.registry import Registry
 from opsrunner.taskspec import TaskSpec
 from opsrunner.workflow.check import (
-    RUNTIME_NAMES,
     Checker,
     coerce_param,
     describe,

@@ -17,8 +17,8 @@ import jinja2
 from jinja2 import nodes
 
 from opsrunner.errors import Location, Problem, TemplateError, suggest
+from opsrunner.hoststate import RUNTIME_NAMES
 from opsrunner.templating import environment, is_template, undeclared_names
-from opsrunner.workflow.check import RUNTIME_NAMES
 
 if TYPE_CHECKING:
     from opsrunner.workflow.model import Step, Workflow
