@@ -44,7 +44,7 @@ ALL_CHECKS = {
        for s in ("httpd", *FILES)},
     "test_http_redirects_to_https": "passed",
     **{f"test_patched_file_holds_the_header[{s}]": "passed" for s in FILES},
-    "test_httpd_conf_is_the_seeds": "passed"}
+    "test_httpd_conf_is_the_guides": "passed"}
 
 
 @pytest.fixture(scope="module")

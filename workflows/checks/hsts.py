@@ -1,7 +1,9 @@
 """Checks after workflows/hsts.yml: each engine port answers a real HTTPS request (``curl -s -I
--k``, as the seed) with ``Strict-Transport-Security`` and the configured max-age, http on the
-engine redirects to https, and each patched file still holds its patch (a package update
-that reverted one fails here, even before the service restarts).
+-k``, as the OLVM Administration Guide, "Administration Tasks", section "Enabling HTTP Strict
+Transport Security" ("HTTP Strict Transport Securityの有効化"), does) with
+``Strict-Transport-Security`` and the configured max-age, http on the engine redirects to https,
+and each patched file still holds its patch (a package update that reverted one fails here,
+even before the service restarts).
 
 Variables (``-e``): ``hsts_max_age`` (31536000), ``hsts_httpd_max_age`` (63072000),
 ``hsts_remove`` (true: every port must answer without the header, every file be unpatched);
@@ -99,11 +101,11 @@ def test_patched_file_holds_the_header(host: Any, hostvars: dict[str, Any], host
         f"{path} sends max-age={age}, expected {max_age(hostvars, service)}"
 
 
-def test_httpd_conf_is_the_seeds(host: Any, hostvars: dict[str, Any], host_path: Any) -> None:
+def test_httpd_conf_is_the_guides(host: Any, hostvars: dict[str, Any], host_path: Any) -> None:
     found = host.file(host_path(hsts.HTTPD_CONF))
     if removed(hostvars):
         assert not found.exists, f"{hsts.HTTPD_CONF} is still there"
         return
     assert found.is_file, f"{hsts.HTTPD_CONF} is missing"
     assert found.content_string == hsts.httpd_conf(max_age(hostvars, "httpd")), \
-        f"{hsts.HTTPD_CONF} differs from the seed's conf"
+        f"{hsts.HTTPD_CONF} differs from the guide's conf"

@@ -1,9 +1,11 @@
 """Checks after workflows/qemu-ga-iso.yml, through the engine API (the real ovirtsdk4 on the
 control node, with the host's ``engine_url``, ``engine_user``, ``engine_password`` and
 ``engine_ca_file``): the ISO disk is in ``storage_domain``, ok, with the size and sha256 of
-the ISO built on the host recorded; with ``vm``, its boot order and CD are as the seed says
-(attach: hd then cdrom, the ISO inserted; detach: hd only, the CD empty), in the
-configuration its next boot uses (the seed restarts the VM after the edit).
+the ISO built on the host recorded; with ``vm``, its boot order and CD are as the OLVM
+Administration Guide, "Administration Tasks", section "Installing the QEMU Guest Agent"
+("QEMUゲスト・エージェントのインストール") says (attach: hd then cdrom, the ISO inserted;
+detach: hd only, the CD empty), in the configuration its next boot uses (the guide restarts
+the VM after the edit).
 
 Variables (``-e``): ``storage_domain`` (data), ``vm`` (none), ``mode`` (attach),
 ``iso_name`` (qemu-ga-windows.iso), ``iso_build_dir`` (/var/tmp/qemu-ga-iso).
