@@ -16,8 +16,8 @@ from pathlib import Path
 
 import yaml
 
-from opsrunner.host import Host
 from opsrunner.connection import ConnectOptions
+from opsrunner.host import Host
 from opsrunner_lab.sshd import SshdHost, client_key, free_port
 
 
