@@ -46,9 +46,7 @@ def hsts(task: Task, *, remove: bool = False, httpd_max_age: int = HTTPD_MAX_AGE
     """Enable HSTS on ports 443, 54323, 35357 and 6100 of the engine (or, with ``remove``, undo it).
 
     :param remove: delete the httpd conf and take the patches out of the Python files.
-    :param httpd_max_age: the max-age of port 443 (63072000 in the OLVM Administration Guide,
-        "Administration Tasks", section "Enabling HTTP Strict Transport Security" ("HTTP Strict
-        Transport Securityの有効化"), with includeSubDomains).
+    :param httpd_max_age: the max-age of port 443 (the guide's 63072000, with includeSubDomains).
     :param max_age: the max-age of the three Python services (the guide's 31536000).
     :param httpd_conf_path, imageio_http, ovn_server, webob_response: the files (the guide's
         paths).
@@ -57,11 +55,13 @@ def hsts(task: Task, *, remove: bool = False, httpd_max_age: int = HTTPD_MAX_AGE
     :param restart: restart the service of each changed file (httpd, ovirt-imageio,
         ovirt-provider-ovn, ovirt-websocket-proxy).
 
-    Every file is read and checked first: a Python file that does not have the place the guide
-    patches (another package version) fails the task with nothing changed. The same max-age
-    twice changes nothing; another max-age updates the value. Each changed file is backed up
-    beside itself (``.<timestamp>.bak``). If a service does not come back after its restart,
-    every changed file is restored, the services restarted again, and the task fails.
+    Every file is read and checked first: a Python file that does not have the place the OLVM
+    Administration Guide, "Administration Tasks", section "Enabling HTTP Strict Transport
+    Security" ("HTTP Strict Transport Securityの有効化") patches (another package version) fails
+    the task with nothing changed. The same max-age twice changes nothing; another max-age
+    updates the value. Each changed file is backed up beside itself (``.<timestamp>.bak``). If a
+    service does not come back after its restart, every changed file is restored, the services
+    restarted again, and the task fails.
     data["files"] maps each file to what was done; data["restarted"] lists the services.
     """
     for name, value in (("httpd_max_age", httpd_max_age), ("max_age", max_age)):
