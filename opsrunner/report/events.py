@@ -27,31 +27,31 @@ class RunObserver(Protocol):
 class RunEvents:
     """A :class:`RunObserver` that calls each event's hook on every registered plugin.
 
-    ``hook`` is a plugin manager's relay (``PluginManager.hook``); without one, the events
-    reach no plugin.
+    ``hook`` is a plugin manager's relay (``PluginManager.hook``); without one, a relay with
+    no plugin: the events reach nobody.
     """
 
     def __init__(self, hook: pluggy.HookRelay | None, report: RunReport) -> None:
+        if hook is None:
+            from opsrunner import hookspecs
+
+            manager = pluggy.PluginManager(hookspecs.NAME)
+            manager.add_hookspecs(hookspecs)
+            hook = manager.hook
         self.hook = hook
         self.report = report
 
     def run_started(self, report: RunReport, hosts: Sequence[str], steps: int) -> None:
-        if self.hook is not None:
-            self.hook.opsrunner_run_started(report=report, hosts=list(hosts), steps=steps)
+        self.hook.opsrunner_run_started(report=report, hosts=list(hosts), steps=steps)
 
     def step_started(self, host: str, step: str, always: bool) -> None:
-        if self.hook is not None:
-            self.hook.opsrunner_step_started(report=self.report, host=host, step=step,
-                                             always=always)
+        self.hook.opsrunner_step_started(report=self.report, host=host, step=step, always=always)
 
     def step_finished(self, host: str, record: StepRecord) -> None:
-        if self.hook is not None:
-            self.hook.opsrunner_step_finished(report=self.report, host=host, record=record)
+        self.hook.opsrunner_step_finished(report=self.report, host=host, record=record)
 
     def host_log(self, host: str, message: str) -> None:
-        if self.hook is not None:
-            self.hook.opsrunner_host_log(report=self.report, host=host, message=message)
+        self.hook.opsrunner_host_log(report=self.report, host=host, message=message)
 
     def run_finished(self, report: RunReport) -> None:
-        if self.hook is not None:
-            self.hook.opsrunner_run_finished(report=report)
+        self.hook.opsrunner_run_finished(report=report)
