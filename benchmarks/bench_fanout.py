@@ -62,7 +62,7 @@ def main() -> None:
             started = time.perf_counter()
             proc = subprocess.run([sys.executable, "-m", "opsrunner.cli", "run", str(wf), "-i",
                                    str(inv), "--forks", str(forks), "--output", "json",
-                                   "--journal-dir", str(state / "runs")],
+                                   "--state-dir", str(state)],
                                   capture_output=True, text=True)
             elapsed = time.perf_counter() - started
             print(f"{label:<24} {count} hosts, forks {forks}: {elapsed:.2f} s (exit {proc.returncode})")

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from opsrunner.result import CommandResult, Result
     from opsrunner.secrets import is_secret_ref, read_secret
     from opsrunner.task import Task
+    from opsrunner.taskspec import Idempotence
     from opsrunner.templating import evaluate, render_text
 
 # public name -> the module that defines it
@@ -59,6 +60,7 @@ _HOMES = {
     "CommandResult": "opsrunner.result", "Result": "opsrunner.result",
     "is_secret_ref": "opsrunner.secrets", "read_secret": "opsrunner.secrets",
     "Task": "opsrunner.task",
+    "Idempotence": "opsrunner.taskspec",
     "evaluate": "opsrunner.templating", "render_text": "opsrunner.templating",
 }
 
@@ -75,6 +77,7 @@ __all__ = [
     "Host",
     "HostConnectionError",
     "HostKeyError",
+    "Idempotence",
     "OpsrunnerError",
     "PluginError",
     "Registry",

@@ -307,7 +307,8 @@ def opsrunner_register_inventory_sources(registry: Registry) -> None:
 # -- The run's life ------------------------------------------------------------------------
 # Called by ``opsrunner run`` (and ``opsrunner verify``: run_finished only) in this order:
 # run_started once; then, per host and step, step_started and step_finished, with host_log
-# lines between them; run_finished once, also after a failure or an interrupt. The progress
+# lines between them; run_halted when the run stops starting steps early (at most once);
+# run_finished once, also after a failure or an interrupt. The progress
 # display, the journal, and the JSON and JUnit reports are plugins of these hooks like any
 # other (opsrunner.report.*). step_started, step_finished and host_log come from the run's
 # worker threads, several at once: an implementation that keeps state locks it. A hook
@@ -327,13 +328,15 @@ def opsrunner_run_started(report: RunReport, hosts: Sequence[str], steps: int) -
 
 
 @hookspec
-def opsrunner_step_started(report: RunReport, host: str, step: str, always: bool) -> None:
+def opsrunner_step_started(report: RunReport, host: str, step: str, always: bool,
+                           index: int) -> None:
     """A step starts on a host (its ``when:`` not yet evaluated).
 
     :param report: the run's report.
     :param host: the host's inventory name.
     :param step: the step's name.
     :param always: whether it is an always-step.
+    :param index: the step's position in ``steps`` (or ``always``), from 0.
     """
 
 
@@ -354,6 +357,16 @@ def opsrunner_host_log(report: RunReport, host: str, message: str) -> None:
     :param report: the run's report.
     :param host: the host's inventory name, or ``"*"`` for the whole run.
     :param message: one line, secrets redacted.
+    """
+
+
+@hookspec
+def opsrunner_run_halted(report: RunReport, reason: str) -> None:
+    """The run starts no new step from now on (the always-steps still run): Ctrl-C, SIGTERM,
+    or a journal that can no longer be written.
+
+    :param report: the run's report (``interrupted`` is set for a signal).
+    :param reason: one sentence saying why, e.g. "interrupted by SIGTERM".
     """
 
 

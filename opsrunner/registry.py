@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from opsrunner.connection import Connection, ConnectOptions
 from opsrunner.errors import PluginError, UsageError, unknown_name_message
 from opsrunner.host import Host
-from opsrunner.taskspec import TaskFunc, TaskSpec
+from opsrunner.taskspec import Idempotence, TaskFunc, TaskSpec
 
 if TYPE_CHECKING:
     from opsrunner.inventory import Inventory
@@ -31,14 +31,18 @@ class Registry:
         self.current_plugin = ""
 
     def add_task(self, func: TaskFunc, name: str | None = None,
-                 aliases: Sequence[str] = ()) -> TaskSpec:
+                 aliases: Sequence[str] = (), *, idempotent: Idempotence = False) -> TaskSpec:
         """Register ``func`` as a task (default name: the function's name).
+
+        ``idempotent`` declares that running the task again after it failed or was cut short
+        is safe (a bool, or a function of the step's ``with:`` arguments); ``opsrunner run
+        --resume`` re-runs such a step by itself and asks for ``--yes`` before any other.
 
         ``aliases`` are the task's former names: :meth:`task` still resolves them, and
         :meth:`new_name` tells the workflow loader to note the rename. A name may be taken
         once, as a task or as an alias; PluginError otherwise.
         """
-        spec = TaskSpec.from_function(func, name, self.current_plugin)
+        spec = TaskSpec.from_function(func, name, self.current_plugin, idempotent)
         names = (spec.name, *aliases)
         if len(set(names)) < len(names):
             raise PluginError(f"task {spec.name!r} ({spec.plugin}): a name is given twice")

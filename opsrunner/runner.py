@@ -9,6 +9,12 @@
   hosts, whatever failed, and also after Ctrl-C.
 * Ctrl-C (and SIGTERM, which the CLI turns into one): no new step starts, running ones
   finish, always-steps run, the report says interrupted (exit 130). A second one aborts at once.
+  :meth:`Runner.halt` (the journal cannot be written) does the same, and the run fails (exit 2).
+* Any exception inside a step is that host's failure (:class:`StepExecutor`); the run goes on.
+* With ``locks`` the run takes each host's target lock before its first step and holds them
+  all to its end; a host whose lock is taken elsewhere fails at once and runs nothing, not even
+  the always-steps (they belong to the run that holds it).
+* With ``resume`` (a :class:`ResumePlan`), each step gets how it ended in the earlier run.
 """
 
 from __future__ import annotations
@@ -19,12 +25,13 @@ import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from opsrunner.connection import ConnectOptions
 from opsrunner.engine import EnginePool
+from opsrunner.errors import HostConnectionError, OpsrunnerError
 from opsrunner.host import Host
 from opsrunner.hoststate import HostSession, HostState
 from opsrunner.inventory import Inventory
@@ -33,8 +40,14 @@ from opsrunner.report import RunReport, StepRecord
 from opsrunner.report.events import RunEvents
 from opsrunner.report.journal import new_run_id
 from opsrunner.secrets import Redactor
+from opsrunner.state.resume import Prior, ResumePlan
 from opsrunner.stepexec import ExecOptions, StepExecutor
 from opsrunner.workflow import Step, Workflow
+
+if TYPE_CHECKING:
+    from opsrunner.state.locks import RunLocks
+
+LOCK_STEP = "take the target lock"
 
 
 @dataclass(frozen=True)
@@ -59,7 +72,8 @@ class Runner:
     def __init__(self, workflow: Workflow, inventory: Inventory, hosts: Sequence[Host],
                  registry: Registry, options: RunOptions, *,
                  hook: pluggy.HookRelay | None = None, redactor: Redactor | None = None,
-                 run_id: str | None = None) -> None:
+                 run_id: str | None = None, locks: RunLocks | None = None,
+                 resume: ResumePlan | None = None) -> None:
         self.workflow = workflow
         self.inventory = inventory
         self.registry = registry
@@ -68,17 +82,22 @@ class Runner:
         self.redactor = redactor or Redactor(inventory.secrets)
         self.stop = threading.Event()
         self._notes_lock = threading.Lock()
+        self.locks = locks
+        self.resume = resume
         self.report = RunReport(self.run_id, workflow.name, str(workflow.path),
-                                check=options.check, notes=list(workflow.notes))
+                                check=options.check, notes=list(workflow.notes),
+                                parent=resume.parent if resume else "")
         self.observer = RunEvents(hook, self.report)
         self.states = [self._state(h) for h in hosts]
         for hs in self.states:
             self.report.hosts[hs.host.name] = hs.report
         self.engines = EnginePool(check=options.check, inventory=inventory.hosts,
                                   redactor=self.redactor)
+        self.check_engines = (EnginePool(check=True, inventory=inventory.hosts,
+                                         redactor=self.redactor) if resume else None)
         self.executor = StepExecutor(
             registry, ExecOptions(options.check, options.confirmed, self.run_id),
-            self.observer, self.redactor, self.stop, self.engines)
+            self.observer, self.redactor, self.stop, self.engines, self.check_engines)
 
     def _state(self, host: Host) -> HostState:
         factory = self.registry.connection_factory(host.connection)
@@ -104,9 +123,13 @@ class Runner:
                 self._verify()
         finally:
             pool.shutdown(wait=not self.report.interrupted, cancel_futures=True)
+            if self.locks is not None:
+                self.locks.release_all()
             for hs in self.states:
                 hs.session.close()
             self.engines.close()
+            if self.check_engines is not None:
+                self.check_engines.close()
             self.report.duration = time.monotonic() - started
             self.observer.run_finished(self.report)
         return self.report
@@ -128,8 +151,21 @@ class Runner:
                         f"{left} host(s) not started")
                 return
 
+    def halt(self, reason: str) -> None:
+        """Start no new step from now on (the always-steps still run); the run fails with
+        ``reason``. Safe from any thread; only the first reason counts."""
+        with self._notes_lock:
+            if self.report.halted or self.report.interrupted:
+                return
+            self.report.halted = reason
+            self.report.notes.append(reason)
+        self.stop.set()
+        self.observer.run_halted(reason)
+        self.observer.host_log("*", f"{reason}: no new step starts; running always-steps")
+
     def _steps_then_always(self, pool: ThreadPoolExecutor, states: list[HostState]) -> None:
         try:
+            self._take_locks(pool, states)
             for step in self.workflow.steps:
                 targets = [hs for hs in states if not hs.failed]
                 if not targets or self.stop.is_set():
@@ -141,6 +177,38 @@ class Runner:
             if not self.report.interrupted:
                 self._interrupted()
         self._always(pool, [hs for hs in states if hs.started])
+
+    def _take_locks(self, pool: ThreadPoolExecutor, states: list[HostState]) -> None:
+        if self.locks is None or self.stop.is_set():
+            return
+        wait([pool.submit(self._take_lock, hs) for hs in states])
+
+    def _take_lock(self, hs: HostState) -> None:
+        assert self.locks is not None
+        factory = self.registry.connection_factory(hs.host.connection)
+        try:
+            note = self.locks.take(hs.host, lambda: factory(hs.host, self.options.connect))
+        except HostConnectionError as exc:
+            hs.unreachable = True
+            failure = str(exc)
+        except OpsrunnerError as exc:
+            failure = str(exc)
+        except Exception as exc:  # a broken lock folder or host must not crash the run
+            failure = f"unexpected {type(exc).__name__}: {exc}"
+        else:
+            if note:
+                self.observer.host_log(hs.host.name, note)
+            return
+        record = StepRecord(LOCK_STEP, "opsrunner.lock", "failed",
+                            msg=self.redactor.text(failure))
+        self.observer.step_finished(hs.host.name, record)
+        hs.report.steps.append(record)
+        hs.fail()
+
+    def _prior(self, hs: HostState, step: Step, always: bool) -> Prior | None:
+        if self.resume is None or always:
+            return None
+        return self.resume.prior(hs.host.name, step.index)
 
     def _always(self, pool: ThreadPoolExecutor, states: list[HostState]) -> None:
         reachable = [hs for hs in states if not hs.unreachable]
@@ -163,7 +231,8 @@ class Runner:
             return
         if step.run_once:
             first = targets[0]
-            self._finish(step, first, self.executor.execute(step, first, always=always))
+            self._finish(step, first, self.executor.execute(
+                step, first, always=always, prior=self._prior(first, step, always)))
             for hs in targets[1:]:
                 if step.register and step.register in first.registered:
                     hs.registered[step.register] = first.registered[step.register]
@@ -195,7 +264,7 @@ class Runner:
     def _guarded_execute(self, step: Step, hs: HostState, always: bool) -> StepRecord | None:
         if self.stop.is_set() and not always:
             return None
-        return self.executor.execute(step, hs, always=always)
+        return self.executor.execute(step, hs, always=always, prior=self._prior(hs, step, always))
 
     def _finish(self, step: Step, hs: HostState, record: StepRecord) -> None:
         hs.report.steps.append(record)
@@ -208,6 +277,9 @@ class Runner:
     def _interrupted(self) -> None:
         self.report.interrupted = True
         self.stop.set()
+        from opsrunner.interrupts import last_signal
+
+        self.observer.run_halted(f"interrupted by {last_signal()}")
         self.observer.host_log("*", "interrupted: running always-steps; Ctrl-C again aborts")
 
     def _verify(self) -> None:

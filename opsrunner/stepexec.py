@@ -17,6 +17,7 @@ from opsrunner.report import StepRecord
 from opsrunner.report.events import RunObserver
 from opsrunner.result import Result
 from opsrunner.secrets import Redactor
+from opsrunner.state.resume import Prior
 from opsrunner.task import Task
 from opsrunner.taskspec import TaskSpec
 from opsrunner.templating import evaluate
@@ -42,25 +43,68 @@ class StepExecutor:
 
     def __init__(self, registry: Registry, options: ExecOptions, observer: RunObserver,
                  redactor: Redactor, stop: threading.Event,
-                 engines: EnginePool | None = None) -> None:
+                 engines: EnginePool | None = None,
+                 check_engines: EnginePool | None = None) -> None:
         self.registry = registry
         self.engines = engines
+        self.check_engines = check_engines or engines
+        """The engine sessions of a check-mode re-check (``--resume``): they refuse changes."""
         self.options = options
         self.observer = observer
         self.redactor = redactor
         self.stop = stop
 
-    def execute(self, step: Step, hs: HostState, *, always: bool = False) -> StepRecord:
-        """Run ``step`` on ``hs``; register its result; return the (redacted) record."""
+    def execute(self, step: Step, hs: HostState, *, always: bool = False,
+                prior: Prior | None = None) -> StepRecord:
+        """Run ``step`` on ``hs``; register its result; return the (redacted) record.
+
+        With ``prior`` (how the step ended in the run being resumed) a finished step is
+        skipped when :meth:`_reuse` says so. Any exception, of any type, becomes a failed
+        record: nothing escapes to the runner.
+        """
         name = hs.host.name
-        self.observer.step_started(name, step.name, always)
+        self.observer.step_started(name, step.name, always, step.index)
         started = time.monotonic()
-        result = self._outcome(step, hs)
-        if step.register and not result.skipped:
-            hs.registered[step.register] = result.as_vars()
+        try:
+            reused = self._reuse(step, hs, prior) if prior is not None and prior.finished else None
+            if reused is not None:
+                self.observer.step_finished(name, reused)
+                return reused
+            result = self._outcome(step, hs)
+            if step.register and not result.skipped:
+                hs.registered[step.register] = result.as_vars()
+        except Exception as exc:  # a bug in a template filter, a task or the runner
+            result = Result(failed=True, msg=f"unexpected {type(exc).__name__}: {exc}")
         record = self.record(step, result, time.monotonic() - started, always=always)
+        if step.register and step.register in hs.registered:
+            record.registered = hs.registered[step.register]
         self.observer.step_finished(name, record)
         return record
+
+    def _reuse(self, step: Step, hs: HostState, prior: Prior) -> StepRecord | None:
+        """The skip record of a step that finished in an earlier run, or None: it runs again.
+
+        An idempotent task is asked in check mode first and runs again when it would change
+        something; any other task's finished step is trusted and not run twice.
+        """
+        if step.register and prior.registered is not None:
+            hs.registered[step.register] = prior.registered
+        spec = self.registry.task(step.task)
+        how = "not run again"
+        if spec.rerun_safe(step.args):
+            check = self._outcome(step, hs, check=True)
+            if check.changed or check.failed:
+                why = check.msg or "it would change something"
+                self.observer.host_log(hs.host.name, f"{step.name}: finished in run "
+                                       f"{prior.run_id}, but check mode says: {why}; running it")
+                return None
+            how = "check mode: no change"
+        elif prior.status == "failed":
+            how = "failed there (on_error: continue); not run again"
+        return StepRecord(step.name, step.task, "skipped", index=step.index,
+                          msg=f"finished {prior.status} in run {prior.run_id} ({how})",
+                          resumed_from=prior.run_id, previous=prior.status,
+                          registered=prior.registered if step.register else None)
 
     def record(self, step: Step, result: Result, duration: float, *, always: bool) -> StepRecord:
         """A redacted record of ``result``."""
@@ -69,9 +113,9 @@ class StepExecutor:
                           stdout=red(result.stdout), stderr=red(result.stderr),
                           duration=duration, msg=red(result.msg), always=always,
                           ignored=result.failed and step.on_error == "continue",
-                          note=red(result.note))
+                          note=red(result.note), index=step.index)
 
-    def _outcome(self, step: Step, hs: HostState) -> Result:
+    def _outcome(self, step: Step, hs: HostState, *, check: bool | None = None) -> Result:
         try:
             context = hs.context()
             if not should_run(step, context):
@@ -80,6 +124,8 @@ class StepExecutor:
             args = render_args(step, spec, context)
         except UsageError as exc:
             return Result(failed=True, msg=str(exc))
+        if check:
+            return self._call(step, spec, args, hs, context, check=True)
         return self._attempts(step, spec, args, hs, context)
 
     def _attempts(self, step: Step, spec: TaskSpec, args: dict[str, Any], hs: HostState,
@@ -109,12 +155,12 @@ class StepExecutor:
         return result
 
     def _call(self, step: Step, spec: TaskSpec, args: dict[str, Any], hs: HostState,
-              context: Mapping[str, Any]) -> Result:
+              context: Mapping[str, Any], *, check: bool = False) -> Result:
         deadline = time.monotonic() + step.timeout if step.timeout else None
-        task = Task(hs.host, hs.session.get, check=self.options.check, vars=context,
+        task = Task(hs.host, hs.session.get, check=check or self.options.check, vars=context,
                     deadline=deadline, log=lambda m: self.observer.host_log(hs.host.name, m),
                     confirmed=self.options.confirmed, run_id=self.options.run_id,
-                    engines=self.engines)
+                    engines=self.check_engines if check else self.engines)
         if step.timeout is None:
             return self._guarded(spec, task, args, hs)
         box: list[Result] = []

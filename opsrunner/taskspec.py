@@ -13,7 +13,7 @@ import contextlib
 import inspect
 import types
 import typing
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,9 @@ from opsrunner.errors import PluginError
 from opsrunner.result import Result
 
 TaskFunc = Callable[..., Result]
+Idempotence = bool | Callable[[Mapping[str, Any]], bool]
+"""Whether running a task again after it failed or was cut short is safe: a bool, or a
+function of the step's ``with:`` arguments (as written, before templating)."""
 _MISSING = inspect.Parameter.empty
 
 
@@ -50,6 +53,14 @@ class TaskSpec:
     func: TaskFunc
     params: dict[str, Param]
     plugin: str = ""
+    idempotent: Idempotence = False
+
+    def rerun_safe(self, args: Mapping[str, Any]) -> bool:
+        """Whether ``--resume`` may run a step of this task again after it failed or was
+        interrupted (``args``: the step's ``with:`` as written)."""
+        if callable(self.idempotent):
+            return bool(self.idempotent(args))
+        return self.idempotent
 
     @property
     def doc(self) -> str:
@@ -60,7 +71,8 @@ class TaskSpec:
         return self.doc.splitlines()[0] if self.doc else ""
 
     @classmethod
-    def from_function(cls, func: TaskFunc, name: str | None = None, plugin: str = "") -> TaskSpec:
+    def from_function(cls, func: TaskFunc, name: str | None = None, plugin: str = "",
+                      idempotent: Idempotence = False) -> TaskSpec:
         """Read the schema of ``func``; raise PluginError if its signature is not a task's."""
         task_name = name or func.__name__
         try:
@@ -77,7 +89,7 @@ class TaskSpec:
                 raise PluginError(
                     f"task {task_name!r} ({plugin}): parameter {p.name!r} must be keyword-only")
             params[p.name] = Param(p.name, hints.get(p.name, Any), p.default)
-        return cls(task_name, func, params, plugin)
+        return cls(task_name, func, params, plugin, idempotent)
 
     def coerce(self, name: str, value: Any) -> Any:
         """Return ``value`` converted to parameter ``name``'s type; ValueError says why not."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import posixpath
 import shlex
+from collections.abc import Mapping
+from typing import Any
 
 from opsrunner import Registry, Result, Task, check_env_names, hookimpl
 from opsrunner_plugins import _remote
@@ -65,4 +67,9 @@ def _locate(task: Task, path: str, chdir: str | None) -> str:
 
 @hookimpl
 def opsrunner_register_tasks(registry: Registry) -> None:
-    registry.add_task(command, name="command")
+    registry.add_task(command, name="command", idempotent=_rerun_safe)
+
+
+def _rerun_safe(args: Mapping[str, Any]) -> bool:
+    """A command guarded by ``creates``/``removes``, or one that only reads, may run again."""
+    return any(args.get(key) for key in ("creates", "removes", "read_only"))

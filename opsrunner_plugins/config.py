@@ -156,4 +156,4 @@ def _read(task: Task, path: str) -> str:
 
 @hookimpl
 def opsrunner_register_tasks(registry: Registry) -> None:
-    registry.add_task(lineinfile, name="lineinfile")
+    registry.add_task(lineinfile, name="lineinfile", idempotent=True)

@@ -99,4 +99,4 @@ def start_all(task: Task, names: list[str]) -> tuple[list[str], list[str]]:
 
 @hookimpl
 def opsrunner_register_tasks(registry: Registry) -> None:
-    registry.add_task(engine_services, name="engine_services")
+    registry.add_task(engine_services, name="engine_services", idempotent=True)

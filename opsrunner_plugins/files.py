@@ -184,6 +184,6 @@ def _parent(path: str) -> str:
 
 @hookimpl
 def opsrunner_register_tasks(registry: Registry) -> None:
-    registry.add_task(copy, name="copy")
-    registry.add_task(template, name="template")
-    registry.add_task(file, name="file")
+    registry.add_task(copy, name="copy", idempotent=True)
+    registry.add_task(template, name="template", idempotent=True)
+    registry.add_task(file, name="file", idempotent=True)

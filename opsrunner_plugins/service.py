@@ -86,4 +86,4 @@ def _verify_active(task: Task, name: str) -> None:
 
 @hookimpl
 def opsrunner_register_tasks(registry: Registry) -> None:
-    registry.add_task(service, name="service")
+    registry.add_task(service, name="service", idempotent=True)

@@ -30,6 +30,12 @@ def inventory_option(f: F) -> F:
                              f"Ansible YAML inventory file. Default: ${INVENTORY_ENV}.")(f)
 
 
+def state_dir_option(f: F) -> F:
+    return click.option("--state-dir", envvar="OPSRUNNER_STATE_DIR", type=click.Path(file_okay=False),
+                        help="Where run journals and target locks live. Default: "
+                             "$OPSRUNNER_STATE_DIR, else .opsrunner.")(f)
+
+
 def common_options(f: F) -> F:
     for option in reversed([
         click.option("--limit", "-l", help="Restrict hosts: names, groups, globs, "
@@ -70,7 +76,7 @@ def main() -> None:
 
 
 @main.command(epilog=EXIT_CODES)
-@click.argument("workflow", type=click.Path(dir_okay=False))
+@click.argument("workflow", type=click.Path(dir_okay=False), required=False)
 @inventory_option
 @common_options
 @click.option("--check", is_flag=True, help="Report what would change; change nothing.")
@@ -80,28 +86,51 @@ def main() -> None:
               show_default=True, help="json: one JSON document on stdout.")
 @click.option("--junit", "junit_file", type=click.Path(dir_okay=False),
               help="Also write a JUnit XML report here.")
-@click.option("--yes", is_flag=True, help="Confirm destructive steps (restore, cleanup).")
+@click.option("--yes", is_flag=True, help="Confirm destructive steps (restore, cleanup); with "
+              "--resume, also run again steps that are not safe to run twice.")
 @click.option("--accept-new-host-keys", is_flag=True,
               help="Trust and record unknown host keys (like OpenSSH accept-new); "
                    "a changed key is always refused.")
-@click.option("--journal-dir", type=click.Path(file_okay=False),
-              default=str(Path(".opsrunner") / "runs"), show_default=True)
+@state_dir_option
+@click.option("--resume", metavar="RUN_ID|last",
+              help="Finish an earlier run: hosts that finished are skipped, finished steps "
+                   "are re-checked, not re-run (see `opsrunner runs`).")
+@click.option("--force", is_flag=True, help="With --resume: accept a changed workflow.")
+@click.option("--lock-wait", metavar="DURATION", default="0",
+              help="Wait this long (30s, 5m) for a host locked by another run, instead of "
+                   "failing that host at once.")
 @click.option("--no-verify", is_flag=True, help="Skip the workflow's verify checks.")
 @click.option("-v", "--verbose", is_flag=True, help="Show every step, not only changes.")
-def run(workflow: str, inventory: str | None, limit: str | None, extra: tuple[str, ...],
+def run(workflow: str | None, inventory: str | None, limit: str | None, extra: tuple[str, ...],
         plugin_dirs: tuple[str, ...], check: bool, forks: int, output: str,
-        junit_file: str | None, yes: bool, accept_new_host_keys: bool, journal_dir: str,
-        no_verify: bool, verbose: bool) -> None:
-    """Run WORKFLOW on the inventory's hosts, then its verify checks."""
-    from opsrunner.cli.commands import RunRequest, run_workflow
+        junit_file: str | None, yes: bool, accept_new_host_keys: bool, state_dir: str | None,
+        resume: str | None, force: bool, lock_wait: str, no_verify: bool,
+        verbose: bool) -> None:
+    """Run WORKFLOW on the inventory's hosts, then its verify checks.
 
-    request = RunRequest(Path(workflow), _need_inventory(inventory), limit, extra,
-                         plugin_dirs, check=check, forks=forks, output=output,
-                         junit=junit_file, confirmed=yes, accept_new=accept_new_host_keys,
-                         journal_dir=Path(journal_dir), verify=not no_verify,
-                         verbose=verbose)
+    Every run is journaled in the state folder and takes a lock on each target host
+    (not in check mode). With --resume, WORKFLOW and -i default to the earlier run's.
+    """
+    from opsrunner.cli.commands import RunRequest, run_workflow
+    from opsrunner.durations import parse_duration
+
+    if workflow is None and not resume:
+        raise click.UsageError("missing argument WORKFLOW (or give --resume RUN_ID)")
+    if force and not resume:
+        raise click.UsageError("--force goes with --resume")
+
+    def start() -> int:
+        request = RunRequest(
+            None if workflow is None else Path(workflow),
+            inventory or ("" if resume else _need_inventory(None)), limit, extra, plugin_dirs,
+            check=check, forks=forks, output=output, junit=junit_file, confirmed=yes,
+            accept_new=accept_new_host_keys, state_dir=state_dir, verify=not no_verify,
+            verbose=verbose, resume=resume, force=force,
+            lock_wait=parse_duration(lock_wait))
+        return run_workflow(request)
+
     _stop_like_ctrl_c()
-    sys.exit(guard(lambda: run_workflow(request)))
+    sys.exit(guard(start))
 
 
 def _stop_like_ctrl_c() -> None:
@@ -110,7 +139,10 @@ def _stop_like_ctrl_c() -> None:
     signal aborts at once."""
     import signal
 
+    from opsrunner.interrupts import note_signal
+
     def interrupt(signum: int, frame: Any) -> None:
+        note_signal("SIGTERM")
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupt)

@@ -24,8 +24,10 @@ from opsrunner.workflow import Workflow, check_names, load_workflow
 class RunRequest:
     """Everything ``opsrunner run`` / ``verify`` was asked to do."""
 
-    workflow: Path
+    workflow: Path | None
+    """None only with ``resume``: the workflow of the run being resumed."""
     inventory: str
+    """"" only with ``resume``: the inventory of the run being resumed."""
     limit: str | None = None
     extra: Sequence[str] = ()
     plugin_dirs: Sequence[str] = ()
@@ -35,9 +37,12 @@ class RunRequest:
     junit: str | None = None
     confirmed: bool = False
     accept_new: bool = False
-    journal_dir: Path = Path(".opsrunner") / "runs"
+    state_dir: str | None = None
     verify: bool = True
     verbose: bool = False
+    resume: str | None = None
+    force: bool = False
+    lock_wait: float = 0.0
 
 
 def select_hosts(inventory: Inventory, workflow: Workflow, limit: str | None) -> list[Host]:
@@ -69,6 +74,8 @@ def _prepare(req: RunRequest) -> Prepared:
     """Validate everything before the first connection (exit 1 on any problem)."""
     plugins, registry = load_plugins(req.plugin_dirs)
     extra = parse_extra_vars(req.extra)
+    if req.workflow is None:
+        raise UsageError("give the WORKFLOW to run (or --resume RUN_ID)")
     workflow = load_workflow(req.workflow, registry)
     inventory = load_inventory(req.inventory, registry)
     hosts = select_hosts(inventory, workflow, req.limit)
@@ -106,27 +113,138 @@ def run_workflow(req: RunRequest) -> int:
     from opsrunner.report.journal import Journal, new_run_id
     from opsrunner.runner import Runner, RunOptions
     from opsrunner.secrets import Redactor
+    from opsrunner.state import StateDir
 
+    state = StateDir.resolve(req.state_dir)
+    parent = None
+    if req.resume:
+        from opsrunner.state.history import find_run
+
+        parent = find_run(state, req.resume)
+        req = _from_parent(req, parent.header)
     run = _prepare(req)
+    plan = None
+    if parent is not None:
+        plan = _resume_plan(req, run, parent)
+        if not plan.hosts:
+            return _nothing_to_resume(req, run, plan)
     redactor = Redactor(run.inventory.secrets)
     run_id = new_run_id()
-    journal = Journal(req.journal_dir, run_id, redactor)
-    run.plugins.register(journal, "journal")
-    if req.output == "text":
-        from opsrunner.report.display import ProgressDisplay
-
-        run.plugins.register(ProgressDisplay(verbose=req.verbose), "progress-display")
-    _register_reports(run.plugins, req)
-    options = RunOptions(check=req.check, forks=req.forks, extra_vars=run.extra,
-                         confirmed=req.confirmed, verify=req.verify,
-                         connect=ConnectOptions(accept_new_host_keys=req.accept_new))
-    runner = Runner(run.workflow, run.inventory, run.hosts, run.registry, options,
-                    hook=run.plugins.hook, redactor=redactor, run_id=run_id)
+    journal = Journal(state.runs, run_id, redactor)
+    journal.begin(_header(req, run, run_id, plan))
     try:
+        options = RunOptions(check=req.check, forks=req.forks, extra_vars=run.extra,
+                             confirmed=req.confirmed, verify=req.verify,
+                             connect=ConnectOptions(accept_new_host_keys=req.accept_new))
+        runner = Runner(run.workflow, run.inventory, run.hosts, run.registry, options,
+                        hook=run.plugins.hook, redactor=redactor, run_id=run_id, resume=plan)
+        if plan is not None:
+            runner.report.notes.extend(plan.notes)
+        journal.on_error = runner.halt
+        if not req.check:
+            from opsrunner.state.locks import LockOwner, RunLocks
+
+            owner = LockOwner.for_run(run_id, str(run.workflow.path))
+            runner.locks = RunLocks(state.ensure(state.locks), owner, wait=req.lock_wait,
+                                    stop=runner.stop)
+        run.plugins.register(journal, "journal")
+        if req.output == "text":
+            from opsrunner.report.display import ProgressDisplay
+
+            run.plugins.register(ProgressDisplay(verbose=req.verbose), "progress-display")
+        _register_reports(run.plugins, req)
         report = runner.run()
     finally:
         journal.close()
     return report.exit_code
+
+
+def _from_parent(req: RunRequest, header: dict[str, Any]) -> RunRequest:
+    """``req`` with the resumed run's workflow and inventory where the user gave none."""
+    from dataclasses import replace
+
+    recorded = header.get("workflow")
+    workflow = req.workflow
+    if workflow is None and isinstance(recorded, dict) and recorded.get("file"):
+        workflow = Path(recorded["file"])
+    inventory = req.inventory or str((header.get("inventory") or {}).get("source") or "")
+    if not inventory:
+        raise UsageError(f"run {header.get('run_id', '?')} recorded no inventory: give -i")
+    return replace(req, workflow=workflow, inventory=inventory)
+
+
+def _resume_plan(req: RunRequest, run: Prepared, parent: Any) -> Any:
+    """The plan of ``--resume``, with the hosts narrowed to those that run again."""
+    from opsrunner.state.resume import plan_resume
+
+    plan = plan_resume(parent, run.workflow, run.registry, force=req.force,
+                       confirmed=req.confirmed)
+    given = set(run.extra)
+    expected = set((plan.header.get("options") or {}).get("extra_vars") or [])
+    if expected - given:
+        missing = ", ".join(sorted(expected - given))
+        raise UsageError(f"run {plan.parent} was given -e {missing}, whose values the journal does "
+                         f"not keep: give them again (nothing was changed)")
+    known = set(run.inventory.hosts)
+    gone = [h for h in plan.hosts if h not in known]
+    if gone:
+        raise UsageError(f"run {plan.parent} ran on {', '.join(gone)}, no longer in inventory "
+                         f"{run.inventory.source}: nothing was changed")
+    selected = {h.name for h in run.hosts}
+    left_out = [h for h in plan.hosts if h not in selected]
+    if left_out:
+        plan.notes.append(f"left out by --limit: {', '.join(left_out)}")
+    by_name = run.inventory.hosts
+    run.hosts = [by_name[h] for h in plan.hosts if h in selected]
+    plan.hosts = [h.name for h in run.hosts]
+    return plan
+
+
+def _nothing_to_resume(req: RunRequest, run: Prepared, plan: Any) -> int:
+    done = ", ".join(f"{h} (run {r})" for h, r in plan.done_hosts.items()) or "none"
+    message = f"nothing to resume: every host of run {plan.parent} is done: {done}"
+    if req.output == "json":
+        from opsrunner.report.journal import new_run_id
+
+        report = RunReport(new_run_id(), run.workflow.name, str(run.workflow.path),
+                           notes=[*plan.notes, message], parent=plan.parent)
+        json.dump(report.as_json(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        for note in plan.notes:
+            print(f"note: {note}", file=sys.stderr)
+        print(message)
+    return EXIT_OK
+
+
+def _header(req: RunRequest, run: Prepared, run_id: str, plan: Any) -> dict[str, Any]:
+    """The journal's ``run_started`` record (format in :mod:`opsrunner.report.journal`)."""
+    import getpass
+    import os
+    import socket
+
+    from opsrunner.report.journal import SCHEMA
+    from opsrunner.workflow.digest import path_digest, workflow_record
+
+    try:
+        from importlib.metadata import version
+
+        release = version("opsrunner")
+    except Exception:  # an uninstalled checkout
+        release = ""
+    return {
+        "run_id": run_id, "schema": SCHEMA, "workflow": workflow_record(run.workflow),
+        "inventory": {"source": str(Path(run.inventory.source).resolve()),
+                      "digest": path_digest(Path(run.inventory.source))},
+        "hosts": [h.name for h in run.hosts],
+        "done_hosts": dict(plan.done_hosts) if plan is not None else {},
+        "options": {"check": req.check, "forks": req.forks, "confirmed": req.confirmed,
+                    "verify": req.verify, "limit": req.limit, "extra_vars": sorted(run.extra),
+                    "lock_wait": req.lock_wait, "force": req.force},
+        "parent": plan.parent if plan is not None else None, "window": None,
+        "user": getpass.getuser(), "control_host": socket.gethostname(), "pid": os.getpid(),
+        "opsrunner": release, "cwd": os.getcwd(),
+    }
 
 
 def verify_workflow(req: RunRequest) -> int:

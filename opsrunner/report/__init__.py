@@ -30,12 +30,21 @@ class StepRecord:
     always: bool = False
     ignored: bool = False
     note: str = ""
+    index: int = -1
+    """The step's position in its list (see :attr:`opsrunner.workflow.Step.index`); -1 for
+    the runner's own records (the target lock)."""
+    registered: Any = None
+    """What ``register:`` kept (redacted), for the journal: a resumed run gives it back."""
+    resumed_from: str = ""
+    """The earlier run this step finished in, when ``--resume`` skipped it."""
+    previous: str = ""
+    """With ``resumed_from``: the status the step finished with there."""
 
     def as_json(self) -> dict[str, Any]:
         return {"name": self.name, "task": self.task, "status": self.status, "rc": self.rc,
                 "stdout": self.stdout, "stderr": self.stderr, "duration": round(self.duration, 3),
                 "msg": self.msg, "always": self.always, "ignored": self.ignored,
-                "note": self.note}
+                "note": self.note, "index": self.index, "resumed_from": self.resumed_from}
 
 
 @dataclass
@@ -80,6 +89,11 @@ class RunReport:
     workflow_file: str
     check: bool = False
     interrupted: bool = False
+    halted: str = ""
+    """Why the run stopped starting steps when not for a signal (the journal's folder is full);
+    such a run is not ok."""
+    parent: str = ""
+    """The run this one resumes (``--resume``)."""
     started: float = 0.0
     duration: float = 0.0
     hosts: dict[str, HostReport] = field(default_factory=dict)
@@ -87,7 +101,8 @@ class RunReport:
 
     @property
     def ok(self) -> bool:
-        return not self.interrupted and all(h.status != "failed" for h in self.hosts.values())
+        return (not self.interrupted and not self.halted
+                and all(h.status != "failed" for h in self.hosts.values()))
 
     @property
     def exit_code(self) -> int:
@@ -98,6 +113,7 @@ class RunReport:
     def as_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "run_id": self.run_id, "workflow": self.workflow,
                 "workflow_file": self.workflow_file, "check": self.check,
-                "interrupted": self.interrupted, "duration": round(self.duration, 3),
+                "interrupted": self.interrupted, "halted": self.halted, "parent": self.parent,
+                "duration": round(self.duration, 3),
                 "notes": list(self.notes),
                 "hosts": {name: h.as_json() for name, h in self.hosts.items()}}

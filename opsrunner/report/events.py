@@ -15,11 +15,13 @@ class RunObserver(Protocol):
 
     def run_started(self, report: RunReport, hosts: Sequence[str], steps: int) -> None: ...
 
-    def step_started(self, host: str, step: str, always: bool) -> None: ...
+    def step_started(self, host: str, step: str, always: bool, index: int = -1) -> None: ...
 
     def step_finished(self, host: str, record: StepRecord) -> None: ...
 
     def host_log(self, host: str, message: str) -> None: ...
+
+    def run_halted(self, reason: str) -> None: ...
 
     def run_finished(self, report: RunReport) -> None: ...
 
@@ -44,14 +46,18 @@ class RunEvents:
     def run_started(self, report: RunReport, hosts: Sequence[str], steps: int) -> None:
         self.hook.opsrunner_run_started(report=report, hosts=list(hosts), steps=steps)
 
-    def step_started(self, host: str, step: str, always: bool) -> None:
-        self.hook.opsrunner_step_started(report=self.report, host=host, step=step, always=always)
+    def step_started(self, host: str, step: str, always: bool, index: int = -1) -> None:
+        self.hook.opsrunner_step_started(report=self.report, host=host, step=step, always=always,
+                                         index=index)
 
     def step_finished(self, host: str, record: StepRecord) -> None:
         self.hook.opsrunner_step_finished(report=self.report, host=host, record=record)
 
     def host_log(self, host: str, message: str) -> None:
         self.hook.opsrunner_host_log(report=self.report, host=host, message=message)
+
+    def run_halted(self, reason: str) -> None:
+        self.hook.opsrunner_run_halted(report=self.report, reason=reason)
 
     def run_finished(self, report: RunReport) -> None:
         self.hook.opsrunner_run_finished(report=report)

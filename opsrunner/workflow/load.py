@@ -146,7 +146,7 @@ def _step(check: Checker, value: Any, key: str, index: int, registry: Registry) 
         until=check.expression(data, path, "until", allow_bool=False),
         timeout=check.number(data, path, "timeout", default=None, minimum=0, exclusive=True),
         on_error=check.choice(data, path, "on_error", ("fail", "continue")),
-        run_once=check.boolean(data, path, "run_once", default=False),
+        run_once=check.boolean(data, path, "run_once", default=False), index=index,
         location=check.positions.value(path), arg_locations=arg_locations,
         field_locations={k: check.positions.value((*path, k)) for k in data})
 

@@ -32,6 +32,9 @@ class Step:
     timeout: float | None = None
     on_error: str = "fail"
     run_once: bool = False
+    index: int = -1
+    """The step's position in its list (``steps`` or ``always``), from 0; how the journal and
+    ``--resume`` tell steps apart (names may repeat)."""
     location: Location = _NOWHERE
     arg_locations: dict[str, Location] = field(default_factory=dict)
     field_locations: dict[str, Location] = field(default_factory=dict)

@@ -174,4 +174,4 @@ def _roll_back(task: Task, ca_before: _remote.FileFacts | None, ca_content: byte
 
 @hookimpl
 def opsrunner_register_tasks(registry: Registry) -> None:
-    registry.add_task(cert_replace, name="cert_replace")
+    registry.add_task(cert_replace, name="cert_replace", idempotent=True)

@@ -120,5 +120,5 @@ def _wait_on_host(task: Task, arguments: dict[str, Any]) -> dict[str, Any]:
 
 @hookimpl
 def opsrunner_register_tasks(registry: Registry) -> None:
-    registry.add_task(wait_for, name="wait_for")
-    registry.add_task(assert_, name="assert")
+    registry.add_task(wait_for, name="wait_for", idempotent=True)
+    registry.add_task(assert_, name="assert", idempotent=True)

@@ -9,7 +9,7 @@ import zlib
 from collections.abc import Callable
 from typing import Literal
 
-from opsrunner import Registry, Result, Task, hookimpl
+from opsrunner import Idempotence, Registry, Result, Task, hookimpl
 from opsrunner_plugins.engine.hosts import host_activate, host_maintenance
 from opsrunner_plugins.engine.images import snapshot, template_from_vm
 from opsrunner_plugins.engine.upload import upload_iso
@@ -68,8 +68,17 @@ TASKS: dict[str, Callable[..., Result]] = {
 }
 """The tasks by name; each keeps its former name ``engine.<what>`` as an alias for one release."""
 
+RERUN_SAFE: dict[str, Idempotence] = {
+    "api.host_maintenance": True, "api.host_activate": True, "api.vm_power": True,
+    "api.vm_cdrom": True, "api.upload_iso": True, "api.template_from_vm": True,
+    "api.snapshot": lambda args: args.get("action") != "restore",
+}
+"""Which tasks ``--resume`` may run again after a failure: those that converge on a state the
+engine shows. ``api.event`` (a second audit line) and restoring a snapshot are not."""
+
 
 @hookimpl
 def opsrunner_register_tasks(registry: Registry) -> None:
     for name, func in TASKS.items():
-        registry.add_task(func, name=name, aliases=("engine." + name.removeprefix("api."),))
+        registry.add_task(func, name=name, aliases=("engine." + name.removeprefix("api."),),
+                          idempotent=RERUN_SAFE.get(name, False))

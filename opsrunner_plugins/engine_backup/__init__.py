@@ -135,4 +135,4 @@ def _prune(task: Task, host_file: str, host_log_dir: str, keep: int, file: str) 
 
 @hookimpl
 def opsrunner_register_tasks(registry: Registry) -> None:
-    registry.add_task(engine_backup, name="engine_backup")
+    registry.add_task(engine_backup, name="engine_backup", idempotent=True)

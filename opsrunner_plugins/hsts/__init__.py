@@ -150,4 +150,4 @@ def _restart(task: Task, service: str, plans: list[Planned], services: list[str]
 
 @hookimpl
 def opsrunner_register_tasks(registry: Registry) -> None:
-    registry.add_task(hsts, name="hsts")
+    registry.add_task(hsts, name="hsts", idempotent=True)

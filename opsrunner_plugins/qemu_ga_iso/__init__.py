@@ -180,4 +180,4 @@ def _build(task: Task, build_dir: str, iso_path: str, wanted: dict[str, tuple[in
 
 @hookimpl
 def opsrunner_register_tasks(registry: Registry) -> None:
-    registry.add_task(qemu_ga_iso, name="qemu_ga_iso")
+    registry.add_task(qemu_ga_iso, name="qemu_ga_iso", idempotent=True)

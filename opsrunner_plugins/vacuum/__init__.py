@@ -201,4 +201,4 @@ def _measure_after(task: Task, engine_psql: str, error: str) -> dict[str, db.DbS
 
 @hookimpl
 def opsrunner_register_tasks(registry: Registry) -> None:
-    registry.add_task(vacuum, name="vacuum")
+    registry.add_task(vacuum, name="vacuum", idempotent=True)

@@ -112,8 +112,8 @@ def run(lab: EngineLab, tmp_path: Path, workflow: str | Path, *args: str
     else:
         path = workflow
     proc = subprocess.run([sys.executable, "-m", "opsrunner.cli", "run", str(path), "-i",
-                           str(lab.layout.inventory), "--output", "json", "--journal-dir",
-                           str(tmp_path / "journal"), *args],
+                           str(lab.layout.inventory), "--output", "json", "--state-dir",
+                           str(tmp_path / "state"), *args],
                           capture_output=True, text=True, timeout=300)
     doc = json.loads(proc.stdout) if proc.stdout.strip() else {}
     return proc.returncode, doc, proc.stderr
@@ -261,7 +261,7 @@ def test_engine_settings_errors_fail_the_host_with_a_clear_message(lab: EngineLa
                               f"https://{lab.layout.engine_address}/ovirt-engine/api failed: ")
     assert message.endswith("(is engine_ca_file the engine's CA?)")
     password = admin_password_file(lab.layout).read_text().strip()
-    journals = "".join(p.read_text() for p in (tmp_path / "journal").iterdir())
+    journals = "".join(p.read_text() for p in (tmp_path / "state" / "runs").iterdir())
     assert password not in json.dumps(doc) and password not in journals
 
 
@@ -493,7 +493,7 @@ class SlowRun:
             self.proc = subprocess.Popen(
                 [sys.executable, "-c", SLOW_UPLOAD, str(self.progress), str(pause), "run",
                  str(workflow), "-i", str(lab.layout.inventory), "--output", "json",
-                 "--journal-dir", str(tmp_path / "journal")], stdout=out, stderr=err)
+                 "--state-dir", str(tmp_path / "state")], stdout=out, stderr=err)
 
     def wait_for_bytes(self, count: int) -> None:
         """Until the upload confirmed ``count`` bytes."""

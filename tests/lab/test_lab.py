@@ -25,8 +25,8 @@ def run(lab: LabLayout, tmp_path: Path, workflow: str, *args: str) -> tuple[int,
     wf = tmp_path / "wf.yml"
     wf.write_text(textwrap.dedent(workflow))
     proc = subprocess.run([sys.executable, "-m", "opsrunner.cli", "run", str(wf), "-i",
-                           str(lab.inventory), "--output", "json", "--journal-dir",
-                           str(tmp_path / "journal"), *args],
+                           str(lab.inventory), "--output", "json", "--state-dir",
+                           str(tmp_path / "state"), *args],
                           capture_output=True, text=True, timeout=300)
     assert proc.stdout, proc.stderr
     return proc.returncode, json.loads(proc.stdout)

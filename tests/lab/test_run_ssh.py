@@ -44,7 +44,7 @@ def write(path: Path, text: str) -> Path:
 def run(tmp_path: Path, *args: str, env: dict[str, str] | None = None
         ) -> tuple[int, dict[str, Any], str]:
     proc = subprocess.run([sys.executable, "-m", "opsrunner.cli", "run", *args, "--output",
-                           "json", "--journal-dir", str(tmp_path / "journal")],
+                           "json", "--state-dir", str(tmp_path / "state")],
                           capture_output=True, text=True, env=env, timeout=300)
     doc = json.loads(proc.stdout) if proc.stdout.strip() else {}
     return proc.returncode, doc, proc.stderr
@@ -207,7 +207,7 @@ def test_secrets_absent_from_journal_output_and_process_list(sshd_hosts, tmp_pat
     assert "len=20 value=********" in out
     assert any("sleep 2" in snapshot for snapshot in seen)  # we did look while it ran
     assert not any("Pa55-very-secret-xyz" in snapshot for snapshot in seen)
-    journal = next((tmp_path / "journal").glob("*.jsonl")).read_text()
+    journal = next((tmp_path / "state" / "runs").glob("*.jsonl")).read_text()
     assert "Pa55-very-secret-xyz" not in journal and "Pa55-very-secret-xyz" not in err
 
 

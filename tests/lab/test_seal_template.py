@@ -85,8 +85,8 @@ class Run:
         self.guest = guest
         proc = subprocess.run(
             [sys.executable, "-m", "opsrunner.cli", "run", str(WORKFLOWS / workflow),
-             "-i", str(lab.inventory), "--limit", guest, "--output", "json", "--journal-dir",
-             str(tmp_path / "journal"), *args],
+             "-i", str(lab.inventory), "--limit", guest, "--output", "json", "--state-dir",
+             str(tmp_path / "state"), *args],
             capture_output=True, text=True, timeout=600, check=False)
         assert proc.stdout, proc.stderr
         self.code, self.stdout, self.stderr = proc.returncode, proc.stdout, proc.stderr
@@ -167,7 +167,7 @@ def test_a_seal_with_cloud_init_then_a_second_run_changes_nothing(
         assert [(n.name, n.boot_protocol.value, n.ip.address) for n in init.nic_configurations] \
             == [("eth0", "static", "192.0.2.10")]
         assert init.root_password is None  # the engine never returns it
-    journal = "".join(p.read_text() for p in (tmp_path / "journal").glob("*.jsonl"))
+    journal = "".join(p.read_text() for p in (tmp_path / "state" / "runs").glob("*.jsonl"))
     for text in (run.stdout, run.stderr, journal):
         assert PASSWORD not in text
 

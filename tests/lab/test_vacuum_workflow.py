@@ -57,7 +57,7 @@ def test_vacuum_reports_the_space_reclaimed_and_the_checks_pass(lab: LabLayout,
     assert dumps and re.fullmatch(r"engine-\d{14}\.\d+\.dump", dumps[-1].name)
     assert services_down(lab) == []
     seen = json.dumps(run.report) + run.stderr + "".join(
-        path.read_text() for path in (tmp_path / "journal").iterdir())
+        path.read_text() for path in (tmp_path / "state" / "runs").iterdir())
     assert all(conf.password and conf.password not in seen for conf in db_confs(lab))
 
 

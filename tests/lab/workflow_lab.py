@@ -56,8 +56,8 @@ def _param(name: str) -> str:
 def run_workflow(lab: LabLayout, tmp_path: Path, name: str, *args: str) -> RunOutcome:
     """``opsrunner run workflows/<name> -i <lab inventory> --output json ...``."""
     proc = subprocess.run([sys.executable, "-m", "opsrunner.cli", "run", str(WORKFLOWS / name),
-                           "-i", str(lab.inventory), "--output", "json", "--journal-dir",
-                           str(tmp_path / "journal"), *args],
+                           "-i", str(lab.inventory), "--output", "json", "--state-dir",
+                           str(tmp_path / "state"), *args],
                           capture_output=True, text=True, timeout=600, check=False)
     assert proc.stdout, proc.stderr
     return RunOutcome(proc.returncode, json.loads(proc.stdout), proc.stderr)

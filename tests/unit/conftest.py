@@ -66,7 +66,7 @@ def run_json(cli: Callable[..., tuple[int, str, str]], tmp_path: Path
 
     def invoke(workflow: Path, inventory: Path, *extra: str) -> tuple[int, dict[str, Any]]:
         code, out, err = cli("run", str(workflow), "-i", str(inventory), "--output", "json",
-                             "--journal-dir", str(tmp_path / "journal"), *extra)
+                             "--state-dir", str(tmp_path / "state"), *extra)
         assert out, f"no JSON output; stderr: {err}"
         return code, json.loads(out)
 

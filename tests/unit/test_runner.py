@@ -228,9 +228,10 @@ def test_journal_written_and_redacted(local_inventory, write_workflow, cli, tmp_
               cmd: 'echo "pw=$DBPW"'
               env: {DBPW: "{{ db_password }}"}
     """)
-    journal = tmp_path / "journal"
+    state = tmp_path / "state"
+    journal = state / "runs"
     code, out, err = cli("run", str(wf), "-i", str(inv), "--output", "json",
-                         "--journal-dir", str(journal))
+                         "--state-dir", str(state))
     assert code == 0
     assert "s3cr3t-value-42" not in out + err
     assert "pw=********" in out
@@ -253,7 +254,7 @@ def test_junit_output(local_inventory, write_workflow, cli, tmp_path):
     """)
     out = tmp_path / "report.xml"
     code, _, _ = cli("run", str(wf), "-i", str(inv), "--junit", str(out),
-                     "--journal-dir", str(tmp_path / "j"))
+                     "--state-dir", str(tmp_path / "j"))
     assert code == 2
     import xml.etree.ElementTree as ET
 
@@ -277,7 +278,7 @@ def test_ctrl_c_or_sigterm_runs_always_steps_and_exits_130(local_inventory, writ
           - {{name: restart services, task: command, with: {{cmd: "touch {cleaned}"}}}}
     """)
     proc = subprocess.Popen([sys.executable, "-m", "opsrunner.cli", "run", str(wf), "-i",
-                             str(inv), "--output", "json", "--journal-dir", str(tmp_path / "j")],
+                             str(inv), "--output", "json", "--state-dir", str(tmp_path / "j")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
     deadline = time.monotonic() + 20
     while not started.exists() and time.monotonic() < deadline:

@@ -120,7 +120,7 @@ def test_the_workflow_writes_once_and_check_mode_changes_nothing(
 
     def run(*extra: str) -> dict[str, Any]:
         done = installed.opsrunner("run", "motd.yml", "-i", str(inventory), "--output", "json",
-                                   "--journal-dir", str(tmp_path / "journal"), *extra,
+                                   "--state-dir", str(tmp_path / "state"), *extra,
                                    cwd=tmp_path)
         assert done.returncode == 0, done.stdout + done.stderr
         step: dict[str, Any] = json.loads(done.stdout)["hosts"]["web1"]["steps"][0]

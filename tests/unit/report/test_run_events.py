@@ -57,8 +57,8 @@ def opsrunner_run_finished(report):
 def _plugin(tmp_path: Path) -> tuple[Path, Path]:
     folder = tmp_path / "plugins"
     folder.mkdir()
-    journal = tmp_path / "journal"
-    (folder / "recorder.py").write_text(f"JOURNAL = {str(journal)!r}\n" + PLUGIN)
+    journal = tmp_path / "state"
+    (folder / "recorder.py").write_text(f"JOURNAL = {str(journal / 'runs')!r}\n" + PLUGIN)
     return folder, journal
 
 
@@ -84,7 +84,7 @@ def test_a_plugin_sees_every_event_of_the_run_in_order(local_inventory, write_wo
           - {name: cleanup, task: command, with: {cmd: "true"}}
     """)
     code, out, err = cli("run", str(wf), "-i", str(inv), "--plugin-dir", str(folder),
-                         "--output", "json", "--journal-dir", str(journal))
+                         "--output", "json", "--state-dir", str(journal))
     assert code == 0, err
     events = _events(folder)
     assert events[0] == {"event": "run_started", "run_id": json.loads(out)["run_id"],
@@ -115,7 +115,7 @@ def test_run_finished_carries_the_failure_and_exit_code(local_inventory, write_w
           - {name: never, task: command, with: {cmd: "true"}}
     """)
     code, _, _ = cli("run", str(wf), "-i", str(inv), "--plugin-dir", str(folder),
-                     "--journal-dir", str(journal))
+                     "--state-dir", str(journal))
     assert code == 2
     events = _events(folder)
     assert [e.get("step") for e in events if e["event"] == "step_started"] == ["bad"]

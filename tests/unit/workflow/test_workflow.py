@@ -119,7 +119,7 @@ def test_valid_workflow_round_trip(tmp_path: Path, registry: Registry) -> None:
     measure, stop = wf.steps
     assert measure == Step(
         name="Measure", task="command", args={"cmd": "du -s {{ dump_dir }}", "rc": [0, 2]},
-        register="size", location=Location(str(path), 9, 5),
+        register="size", index=0, location=Location(str(path), 9, 5),
         arg_locations={"cmd": Location(str(path), 12, 12), "rc": Location(str(path), 13, 11)},
         field_locations={k: v for k, v in measure.field_locations.items()})
     assert measure.field_locations["register"] == Location(str(path), 14, 15)
@@ -127,6 +127,7 @@ def test_valid_workflow_round_trip(tmp_path: Path, registry: Registry) -> None:
             stop.run_once) == ("size.rc == 0", 2, 0.5, "result.rc == 0", 30.0, "continue", True)
     assert stop.args == {"name": "ovirt-engine", "state": "stopped"}
     assert wf.always[0].when is True and wf.always[0].args == {"name": "ovirt-engine"}
+    assert (stop.index, wf.always[0].index) == (1, 0)
     assert wf.positions.value(("steps", 1, "name")) == Location(str(path), 15, 11)
 
 
