@@ -121,6 +121,7 @@ def run_workflow(req: RunRequest) -> int:
         from opsrunner.state.history import find_run
 
         parent = find_run(state, req.resume)
+        _need_extra_names(parent.header, req.extra)
         req = _from_parent(req, parent.header)
     run = _prepare(req)
     plan = None
@@ -173,18 +174,23 @@ def _from_parent(req: RunRequest, header: dict[str, Any]) -> RunRequest:
     return replace(req, workflow=workflow, inventory=inventory)
 
 
+def _need_extra_names(header: dict[str, Any], items: Sequence[str]) -> None:
+    """The ``-e`` names the resumed run was given must be given again (the journal keeps
+    names, never values)."""
+    expected = set((header.get("options") or {}).get("extra_vars") or [])
+    missing = expected - set(parse_extra_vars(items))
+    if missing:
+        raise UsageError(f"run {header.get('run_id', '?')} was given -e {', '.join(sorted(missing))}"
+                         f", whose values the journal does not keep: give them again (nothing "
+                         f"was changed)")
+
+
 def _resume_plan(req: RunRequest, run: Prepared, parent: Any) -> Any:
     """The plan of ``--resume``, with the hosts narrowed to those that run again."""
     from opsrunner.state.resume import plan_resume
 
     plan = plan_resume(parent, run.workflow, run.registry, force=req.force,
                        confirmed=req.confirmed)
-    given = set(run.extra)
-    expected = set((plan.header.get("options") or {}).get("extra_vars") or [])
-    if expected - given:
-        missing = ", ".join(sorted(expected - given))
-        raise UsageError(f"run {plan.parent} was given -e {missing}, whose values the journal does "
-                         f"not keep: give them again (nothing was changed)")
     known = set(run.inventory.hosts)
     gone = [h for h in plan.hosts if h not in known]
     if gone:
