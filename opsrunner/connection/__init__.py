@@ -3,6 +3,11 @@
 A connection belongs to one host for one run and is reused for every command and file
 transfer of that run. Implementations: ``ssh`` (:mod:`opsrunner.connection.ssh`, paramiko) and
 ``local`` (:mod:`opsrunner.connection.local`).
+
+Optional capability (not part of the protocol, so third-party connection types need not have
+it): ``hold(command, *, sudo=False) -> HeldCommand`` starts a long-lived command whose standard
+input stays open until ``HeldCommand.close()`` (the host lock of a run lives in one). Both
+built-in types have it; test for it with :func:`opsrunner.connection.hold.holder_of`.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from opsrunner.connection import FETCH_CHUNK, ByteSink, remote_shell
+from opsrunner.connection.hold import HeldProcess
 from opsrunner.host import Host
 from opsrunner.result import CommandResult
 
@@ -74,6 +75,11 @@ class LocalConnection:
     def fetch(self, path: str, out: ByteSink, *, sudo: bool = False) -> None:
         with open(path, "rb") as source:
             shutil.copyfileobj(source, out, FETCH_CHUNK)
+
+    def hold(self, command: str, *, sudo: bool = False) -> HeldProcess:
+        """Start ``command`` (``sh -c``, a new session, ``sudo -n`` unless root) with its
+        standard input open; see :mod:`opsrunner.connection.hold`."""
+        return HeldProcess(command, sudo=sudo)
 
     def close(self) -> None:
         return None

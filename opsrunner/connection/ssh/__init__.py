@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 import paramiko
 
 from opsrunner.connection import FETCH_CHUNK, ByteSink, ConnectOptions, remote_shell
+from opsrunner.connection.hold import HeldChannel
 from opsrunner.connection.ssh.channel import ChannelCommand, RawResult, new_tag, remote_line
 from opsrunner.connection.ssh.connect import host_label, login_name, open_client
 from opsrunner.connection.ssh.files import (
@@ -86,6 +87,22 @@ class SSHConnection:
                     out.write(chunk)
         except FileNotFoundError:
             raise FileNotFoundError(errno.ENOENT, "no such file", path) from None
+
+    def hold(self, command: str, *, sudo: bool = False) -> HeldChannel:
+        """Start ``command`` on a new session channel of this connection (exec, no pty) and
+        return while it runs; see :mod:`opsrunner.connection.hold`. ``sudo`` as for ``run``."""
+        sudo = sudo and self.user != "root"
+        password = self.host.sudo_password if sudo else None
+        tag = new_tag()
+        line = remote_line(command, tag, env=None, sudo=sudo, with_password=password is not None)
+        _, channel = self._open_channel()
+        try:
+            channel.exec_command(line)
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            channel.close()
+            raise HostConnectionError(f"{host_label(self.host)}: cannot start a held command: "
+                                      f"{exc or type(exc).__name__}") from None
+        return HeldChannel(channel, tag, label=host_label(self.host), sudo_password=password)
 
     def close(self) -> None:
         with self._lock:
