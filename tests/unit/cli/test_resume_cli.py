@@ -15,7 +15,7 @@ steps:
     with: {{cmd: "echo count >> {{{{ host.vars.sysroot }}}}/trace"}}
   - name: config
     task: copy
-    with: {{dest: /etc/app.conf, content: "setting=1\\n"}}
+    with: {{dest: /app.conf, content: "setting=1\\n"}}
   - name: gate
     task: command
     with:
@@ -58,7 +58,7 @@ def test_resume_skips_finished_steps_rechecks_idempotent_ones_and_reruns_the_fai
     assert _steps(first, "h1")[2] == ("gate", "failed")
     assert _trace(tmp_path, "h1") == ["count", "always"]
     # someone edits h1's config by hand meanwhile: the re-check sees it
-    (tmp_path / "roots" / "h1" / "etc" / "app.conf").write_text("setting=2\n")
+    (tmp_path / "roots" / "h1" / "app.conf").write_text("setting=2\n")
     (tmp_path / "roots" / "h1" / "ready").touch()
     code, resumed, err = _run(cli, tmp_path, "--resume", "last")
     assert code == 0, err
@@ -71,7 +71,7 @@ def test_resume_skips_finished_steps_rechecks_idempotent_ones_and_reruns_the_fai
     assert count["resumed_from"] == first["run_id"] and "not run again" in count["msg"]
     assert _trace(tmp_path, "h1") == ["count", "always", "gate", "last", "always"]
     assert _trace(tmp_path, "h2") == ["count", "gate", "last", "always"]
-    assert (tmp_path / "roots" / "h1" / "etc" / "app.conf").read_text() == "setting=1\n"
+    assert (tmp_path / "roots" / "h1" / "app.conf").read_text() == "setting=1\n"
     journal = read_journal(tmp_path / "state" / "runs" / f"{resumed['run_id']}.jsonl")
     assert journal.header["parent"] == first["run_id"]
     assert journal.header["done_hosts"] == {"h2": first["run_id"]}

@@ -37,7 +37,7 @@ def opsrunner_step_started(host, step, always):
 def opsrunner_step_finished(report, host, record):
     lines = next(Path(JOURNAL).glob(report.run_id + ".jsonl")).read_text().splitlines()
     journaled = any(e["event"] == "step_finished" and e["host"] == host
-                    and e["name"] == record.name for e in map(json.loads, lines))
+                    and e["step"] == record.name for e in map(json.loads, lines))
     _write(event="step_finished", host=host, step=record.name, status=record.status,
            journaled=journaled)
 
