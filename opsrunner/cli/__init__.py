@@ -251,3 +251,7 @@ class _LazyGroup(click.Group):
 def lab() -> None:
     """The lab: a local OLVM estate of real servers on loopback (the default inventory)."""
 
+
+@main.group(cls=_LazyGroup, target="opsrunner.cli.locks:lock")
+def lock() -> None:
+    """Target locks: list them (status), break a stale one (break HOST --run RUN_ID)."""
