@@ -65,6 +65,11 @@ class StepExecutor:
         name = hs.host.name
         self.observer.step_started(name, step.name, always, step.index)
         started = time.monotonic()
+        if self.stop.is_set() and not always:  # halted while the start was being recorded
+            record = StepRecord(step.name, step.task, "skipped", index=step.index,
+                                msg="not started: the run is stopping")
+            self.observer.step_finished(name, record)
+            return record
         try:
             reused = self._reuse(step, hs, prior) if prior is not None and prior.finished else None
             if reused is not None:
