@@ -88,8 +88,10 @@ def status(state_dir: str | None, inventory: str | None, output: str) -> None:
 def _print_table(folder: Path, infos: list[LockInfo]) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    console = Console(highlight=False)
+    # piped output: wide enough for whole timestamps and paths rather than ellipses
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 240)
     if not infos:
         console.print(f"no locks in {folder}")
         return
@@ -102,8 +104,8 @@ def _print_table(folder: Path, infos: list[LockInfo]) -> None:
         owner = info.owner
         cells = ([owner.run_id, owner.workflow, f"{owner.user}@{owner.control_host}",
                   str(owner.pid), owner.started] if owner else ["", "", "", "", ""])
-        table.add_row(info.host, info.where, f"[{style.get(info.state, '')}]{info.state}[/]",
-                      *cells)
+        table.add_row(Text(info.host), info.where, Text(info.state, style.get(info.state, "")),
+                      *(Text(cell) for cell in cells))  # Text: no markup from recorded values
     console.print(table)
     for info in infos:
         if info.note:
