@@ -255,3 +255,10 @@ def lab() -> None:
 @main.group(cls=_LazyGroup, target="opsrunner.cli.locks:lock")
 def lock() -> None:
     """Target locks: list them (status), break a stale one (break HOST --run RUN_ID)."""
+
+
+# `runs` has options of its own (plain `opsrunner runs` lists), which a _LazyGroup cannot
+# forward; its module imports only click at import time, so --help stays light.
+from opsrunner.cli.runs import runs as _runs  # noqa: E402
+
+main.add_command(_runs)
