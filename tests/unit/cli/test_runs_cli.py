@@ -321,3 +321,19 @@ def test_real_runs_and_their_resume_are_listed_shown_and_timed(local_inventory, 
     assert sorted(durations) == [0, 1]
     assert len(durations[0]) == 2  # both hosts said hello in the first run; h1 reused it
     assert len(durations[1]) == 3 and all(d >= 0 for d in durations[1])
+
+
+def test_show_takes_the_groups_output_and_names_why_a_run_halted(cli, state):
+    reason = "cannot write the run journal in /state/runs: No space left on device"
+    write_run(state, PARENT, [*step("h1", 0, "ok"),
+                              ("halted", {"reason": reason, "interrupted": False}),
+                              *step("h1", 0, "ok", always=True),
+                              run_finished({"h1": "ok", "h2": "skipped"}, halted=reason)])
+    code, out, _ = cli("runs", "--output", "json", "--state-dir", str(state.root), "show", "last")
+    assert code == 0
+    doc = json.loads(out)
+    assert (doc["run"]["ended"], doc["halted"]) == ("halted", reason)
+    assert doc["run"]["hosts"] == {"ok": 1, "changed": 0, "failed": 0, "deferred": 1}
+    code, out, _ = cli("runs", "--state-dir", str(state.root), "show", "last")
+    assert code == 0 and "halted (exit 2): cannot write the run journal" in re.sub(r"\s+", " ", out)
+    assert "h2: deferred" in out and "no step started" in out
