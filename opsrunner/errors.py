@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,46 @@ class HostConnectionError(OpsrunnerError):
 
 class HostKeyError(HostConnectionError):
     """The host key is unknown (and new keys are not accepted) or has changed."""
+
+
+class LockError(OpsrunnerError):
+    """A target lock could not be taken, checked or broken; the message names the host."""
+
+
+class LockHolder(Protocol):
+    """What :class:`LockBusy` needs of a lock's owner (:class:`opsrunner.state.locks.LockOwner`)."""
+
+    @property
+    def run_id(self) -> str: ...
+
+    def describe(self) -> str: ...
+
+
+class LockBusy(LockError):
+    """Another run holds the lock of ``host`` on the ``where`` ("control node" or "host").
+
+    ``owner`` is that run (None when it left no record); ``stale`` says its process is gone.
+    ``str()``: ``<host>: locked on the <where> by <owner>; <advice>``.
+    """
+
+    def __init__(self, host: str, where: str, owner: LockHolder | None, *,
+                 stale: bool = False, waited: float = 0.0, stopped: bool = False) -> None:
+        self.host = host
+        self.where = where
+        self.owner = owner
+        self.stale = stale
+        holder = owner.describe() if owner else "another run (it left no owner record)"
+        if stale and owner:
+            inventory = " -i INVENTORY" if where == "host" else ""
+            advice = (f"its process is gone (a stale lock); once sure, break it with "
+                      f"`opsrunner lock break {host} --run {owner.run_id}{inventory}`")
+        elif stopped:
+            advice = "the run stopped while waiting for it"
+        elif waited > 0:
+            advice = f"still locked after waiting {waited:g}s"
+        else:
+            advice = "wait for it with --lock-wait DURATION, or try again later"
+        super().__init__(f"{host}: locked on the {where} by {holder}; {advice}")
 
 
 class TaskFailed(OpsrunnerError):

@@ -145,9 +145,17 @@ def run_workflow(req: RunRequest) -> int:
         if not req.check:
             from opsrunner.state.locks import LockOwner, RunLocks
 
-            owner = LockOwner.for_run(run_id, str(run.workflow.path))
+            owner = LockOwner.for_run(run_id, str(run.workflow.path),
+                                      state_dir=state.root.resolve())
+            log = runner.observer.host_log
+
+            def waiting(host: str, where: str, holder: LockOwner | None) -> None:
+                by = holder.describe() if holder is not None else "another run"
+                log(host, f"waiting up to {req.lock_wait:g}s for the lock on the {where}, held "
+                          f"by {by}")
+
             runner.locks = RunLocks(state.ensure(state.locks), owner, wait=req.lock_wait,
-                                    stop=runner.stop)
+                                    stop=runner.stop, on_wait=waiting)
         run.plugins.register(journal, "journal")
         if req.output == "text":
             from opsrunner.report.display import ProgressDisplay

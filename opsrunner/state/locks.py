@@ -38,8 +38,11 @@ from typing import Any
 
 from opsrunner.connection import Connection
 from opsrunner.connection.hold import CLOSE_WAIT, HeldCommand, holder_of
-from opsrunner.errors import HostConnectionError, OpsrunnerError, UsageError
+from opsrunner.errors import HostConnectionError, LockBusy, LockError, UsageError
 from opsrunner.host import Host
+
+__all__ = ["CONTROL_NODE", "HOST", "LockBusy", "LockError", "LockInfo", "LockOwner", "RunLocks",
+           "break_lock", "lock_status"]
 
 CONTROL_NODE = "control node"
 HOST = "host"
@@ -150,37 +153,6 @@ def parse_owner(text: str) -> LockOwner | None:
     if not isinstance(data, dict) or not data.get("run_id"):
         return None
     return LockOwner.from_json(data)
-
-
-class LockError(OpsrunnerError):
-    """A target lock could not be taken, checked or broken; the message names the host."""
-
-
-class LockBusy(LockError):
-    """Another run holds the lock of ``host`` on the ``where`` ("control node" or "host").
-
-    ``owner`` is that run (None when it left no record); ``stale`` says its process is gone.
-    ``str()``: ``<host>: locked on the <where> by <owner>; <advice>``.
-    """
-
-    def __init__(self, host: str, where: str, owner: LockOwner | None, *, stale: bool = False,
-                 waited: float = 0.0, stopped: bool = False) -> None:
-        self.host = host
-        self.where = where
-        self.owner = owner
-        self.stale = stale
-        holder = owner.describe() if owner else "another run (it left no owner record)"
-        if stale and owner:
-            inventory = " -i INVENTORY" if where == HOST else ""
-            advice = (f"its process is gone (a stale lock); once sure, break it with "
-                      f"`opsrunner lock break {host} --run {owner.run_id}{inventory}`")
-        elif stopped:
-            advice = "the run stopped while waiting for it"
-        elif waited > 0:
-            advice = f"still locked after waiting {waited:g}s"
-        else:
-            advice = "wait for it with --lock-wait DURATION, or try again later"
-        super().__init__(f"{host}: locked on the {where} by {holder}; {advice}")
 
 
 @dataclass(frozen=True)
