@@ -98,7 +98,7 @@ def test_kill_9_mid_run_then_resume_finishes_without_rerunning_finished_steps(
     proc = _start(state, str(wf), "-i", str(inv))
     _wait_for([root / "at-gate" for root in roots.values()], proc)
     proc.kill()
-    proc.wait(timeout=30)
+    proc.communicate(timeout=30)
     (killed,) = _journals(state)
     _every_complete_line_parses(killed)
     journal = read_journal(killed)
@@ -108,7 +108,7 @@ def test_kill_9_mid_run_then_resume_finishes_without_rerunning_finished_steps(
                             capture_output=True, text=True, timeout=60)
     assert status.returncode == 0, status.stderr
     assert {lock["state"] for lock in json.loads(status.stdout)["locks"]} <= {"stale", "free"}
-    (tmp_path / "go").touch()  # what the gate waits for; the orphaned commands may finish
+    (tmp_path / "roots" / "go").touch()  # what the gate waits for; the orphaned commands may finish
     code, doc, err = _run(state, "--resume", "last")
     assert code == 0, err
     assert doc["parent"] == journal.run_id
@@ -141,8 +141,8 @@ def test_a_killed_step_that_is_not_safe_twice_is_not_rerun_without_yes(
     proc = _start(state, str(wf), "-i", str(inv))
     _wait_for([root / "at-gate" for root in roots.values()], proc)
     proc.kill()
-    proc.wait(timeout=30)
-    (tmp_path / "go").touch()
+    proc.communicate(timeout=30)
+    (tmp_path / "roots" / "go").touch()
     traces = {name: _trace(root) for name, root in roots.items()}
     code, _, err = _run(state, "--resume", "last")
     assert code == 1, err
@@ -165,7 +165,7 @@ def _holding_run(tmp_path: Path, inv: Path, state: Path) -> Iterator[subprocess.
         _wait_for([root / "at-gate" for root in _roots(tmp_path).values()], proc)
         yield proc
     finally:
-        (tmp_path / "go").touch()
+        (tmp_path / "roots" / "go").touch()
         proc.communicate(timeout=120)
 
 
@@ -222,7 +222,7 @@ def test_a_full_disk_refuses_the_run_before_any_change(sshd_hosts: SshdLab, tmp_
                    capture_output=True)
     (small_disk / "runs").mkdir(exist_ok=True)
     wf = _workflow(tmp_path, gate_at=3)
-    (tmp_path / "go").touch()
+    (tmp_path / "roots" / "go").touch()
     code, _, err = _run(small_disk, str(wf), "-i", str(inv))
     assert code == 1, err
     assert f"in {small_disk}/runs: No space left on device" in err and "Traceback" not in err
