@@ -346,7 +346,7 @@ def _steps_table(steps: list[dict[str, Any]]) -> Any:
                          no_wrap=right)
     for step in steps:
         index = step["index"]
-        number = "-" if index is None or index < 0 else str(index)
+        number = "-" if index is None or index < 0 else str(index + 1)
         name = Text(step["name"])
         if step["always"]:
             name.append(" (always)", style="dim")

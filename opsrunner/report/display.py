@@ -32,8 +32,9 @@ class ProgressDisplay:
     @hookimpl
     def opsrunner_run_started(self, report: RunReport, hosts: Sequence[str], steps: int) -> None:
         mode = " (check mode)" if report.check else ""
+        parent = f", resuming run {report.parent}" if report.parent else ""
         self.console.print(f"[bold]{report.workflow}[/]{mode}: {len(hosts)} host(s), "
-                           f"run {report.run_id}")
+                           f"run {report.run_id}{parent}")
         self._progress.update(self._bar, total=len(hosts) * steps, description=report.workflow)
         self._progress.start()
 
@@ -65,11 +66,12 @@ class ProgressDisplay:
     @hookimpl
     def opsrunner_run_finished(self, report: RunReport) -> None:
         self._progress.stop()
-        print_summary(report, self.console)
+        print_summary(report, self.console, resume_hint=True)
 
 
-def print_summary(report: RunReport, console: Console) -> None:
-    """The end-of-run table: one row per host with step counts and checks."""
+def print_summary(report: RunReport, console: Console, *, resume_hint: bool = False) -> None:
+    """The end-of-run table: one row per host with step counts and checks; with
+    ``resume_hint``, a run that did not end ok says how to resume it."""
     table = Table(title=f"{report.workflow}: {'OK' if report.ok else 'FAILED'}"
                         f"{' (interrupted)' if report.interrupted else ''}"
                         f" in {report.duration:.1f}s", title_justify="left")
@@ -91,3 +93,6 @@ def print_summary(report: RunReport, console: Console) -> None:
                                    style="red"))
     for note in report.notes:
         console.print(f"[yellow]note:[/] {note}")
+    if resume_hint and not report.ok and not report.check:
+        console.print(f"to finish this run once the cause is fixed: opsrunner run --resume "
+                      f"{report.run_id}", markup=False, highlight=False, soft_wrap=True)
