@@ -59,6 +59,8 @@ class HostState:
         self.started = False
         self.failed = False
         self.unreachable = False
+        self.locked_out = False
+        """Another run holds the host's lock: nothing more runs here, always-steps neither."""
         self._workflow_vars = workflow_vars
         self._extra_vars = extra_vars
         self._fixed = {"host": host.template_view(), "inventory_hostname": host.name,

@@ -11,9 +11,11 @@
   finish, always-steps run, the report says interrupted (exit 130). A second one aborts at once.
   :meth:`Runner.halt` (the journal cannot be written) does the same, and the run fails (exit 2).
 * Any exception inside a step is that host's failure (:class:`StepExecutor`); the run goes on.
-* With ``locks`` the run takes each host's target lock before its first step and holds them
-  all to its end; a host whose lock is taken elsewhere fails at once and runs nothing, not even
-  the always-steps (they belong to the run that holds it).
+* With ``locks`` the run takes each host's control-node lock before its first step, and its
+  host lock when the run first connects to the host (before any command runs there; a host
+  only reached through the engine API needs none); both are held to the end of the run. A
+  host whose lock another run holds fails and runs nothing more, not even the always-steps
+  (they belong to the run that holds it).
 * With ``resume`` (a :class:`ResumePlan`), each step gets how it ended in the earlier run.
 """
 
@@ -29,9 +31,9 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from opsrunner.connection import ConnectOptions
+from opsrunner.connection import Connection, ConnectOptions
 from opsrunner.engine import EnginePool
-from opsrunner.errors import HostConnectionError, OpsrunnerError
+from opsrunner.errors import OpsrunnerError
 from opsrunner.host import Host
 from opsrunner.hoststate import HostSession, HostState
 from opsrunner.inventory import Inventory
@@ -101,7 +103,15 @@ class Runner:
 
     def _state(self, host: Host) -> HostState:
         factory = self.registry.connection_factory(host.connection)
-        session = HostSession(lambda: factory(host, self.options.connect))
+
+        def connect() -> Connection:
+            if self.locks is not None:
+                note = self.locks.take_host(host, lambda: factory(host, self.options.connect))
+                if note:
+                    self.observer.host_log(host.name, note)
+            return factory(host, self.options.connect)
+
+        session = HostSession(connect)
         return HostState(host, session, workflow_vars=self.workflow.vars,
                          extra_vars=self.options.extra_vars, check=self.options.check,
                          run_id=self.run_id)
@@ -185,12 +195,8 @@ class Runner:
 
     def _take_lock(self, hs: HostState) -> None:
         assert self.locks is not None
-        factory = self.registry.connection_factory(hs.host.connection)
         try:
-            note = self.locks.take(hs.host, lambda: factory(hs.host, self.options.connect))
-        except HostConnectionError as exc:
-            hs.unreachable = True
-            failure = str(exc)
+            note = self.locks.take(hs.host)
         except OpsrunnerError as exc:
             failure = str(exc)
         except Exception as exc:  # a broken lock folder or host must not crash the run
@@ -211,12 +217,13 @@ class Runner:
         return self.resume.prior(hs.host.name, step.index)
 
     def _always(self, pool: ThreadPoolExecutor, states: list[HostState]) -> None:
-        reachable = [hs for hs in states if not hs.unreachable]
+        reachable = [hs for hs in states if not hs.unreachable and not hs.locked_out]
         for hs in states:
-            if hs.unreachable:
+            if hs.unreachable or hs.locked_out:
+                why = "host locked by another run" if hs.locked_out else "host unreachable"
                 for step in self.workflow.always:
                     hs.report.steps.append(StepRecord(step.name, step.task, "skipped",
-                                                      msg="host unreachable", always=True))
+                                                      msg=why, always=True, index=step.index))
         for step in self.workflow.always:
             try:
                 self._run_step(pool, step, [hs for hs in reachable if not hs.unreachable],

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from opsrunner.engine import EnginePool
-from opsrunner.errors import HostConnectionError, StepTimeout, TaskFailed, UsageError
+from opsrunner.errors import HostConnectionError, LockError, StepTimeout, TaskFailed, UsageError
 from opsrunner.hoststate import HostState
 from opsrunner.registry import Registry
 from opsrunner.report import StepRecord
@@ -197,6 +197,9 @@ def guarded_call(func: Callable[..., Any], task: Task, args: dict[str, Any], hs:
         return Result(failed=True, msg=f"timed out{limit}")
     except HostConnectionError as exc:
         hs.unreachable = True
+        return Result(failed=True, msg=str(exc))
+    except LockError as exc:  # the host lock, taken at the run's first connection
+        hs.locked_out = True
         return Result(failed=True, msg=str(exc))
     except UsageError as exc:
         return Result(failed=True, msg=str(exc))

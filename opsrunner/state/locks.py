@@ -340,6 +340,7 @@ class _Taken:
     connection: Connection | None = None
     command: HeldCommand | None = None
     locked: bool = False  # the held command answered LOCKED
+    host_done: bool = False  # the host part was taken, or cannot be (a note said why)
 
 
 OnWait = Callable[[str, str, "LockOwner | None"], None]
@@ -376,11 +377,12 @@ class RunLocks:
     def __exit__(self, *exc: object) -> None:
         self.release_all()
 
-    def take(self, host: Host, connect: Callable[[], Connection]) -> str | None:
-        """Take ``host``'s control-node lock, then its host lock through ``connect()`` (a
-        connection of its own, kept open to the end). Returns a note when something was
-        different (a stale record taken over, no host lock), else None. A host taken
-        already returns None.
+    def take(self, host: Host, connect: Callable[[], Connection] | None = None) -> str | None:
+        """Take ``host``'s control-node lock, then (with ``connect``) its host lock through
+        ``connect()`` (a connection of its own, kept open to the end). Returns a note when
+        something was different (a stale record taken over, no host lock), else None. A host
+        taken already returns None. Without ``connect``, :meth:`take_host` takes the host
+        part later, before the run's first connection to the host is used.
 
         :raises LockBusy: another run holds one of them (the control-node lock is released).
         :raises LockError: the host lock cannot be taken (no ``flock``, no permission).
@@ -396,15 +398,40 @@ class RunLocks:
         if previous is not None and previous.run_id != self.owner.run_id:
             notes.append(f"took over the stale control-node lock of run {previous.run_id}")
         try:
-            note = self._take_host(host, connect, deadline, taken)
+            note = None if connect is None else self._take_host(host, connect, deadline, taken)
         except BaseException:
             _release(taken)
             raise
         if note:
             notes.append(note)
+        taken.host_done = connect is not None
         with self._mutex:
             self._taken[host.name] = taken
         return "; ".join(notes) or None
+
+    def take_host(self, host: Host, connect: Callable[[], Connection]) -> str | None:
+        """Take the host lock of a host whose control-node lock this run holds (a no-op once
+        taken); returns a note as :meth:`take` does. On failure the control-node lock stays
+        held to the end of the run, and a later call tries again.
+
+        :raises LockBusy: another run holds the host lock.
+        :raises LockError: this run holds no control-node lock for ``host``, or the host
+            lock cannot be taken.
+        :raises HostConnectionError: from ``connect()`` or the host lock's channel.
+        """
+        with self._mutex:
+            taken = self._taken.get(host.name)
+        if taken is None:
+            raise LockError(f"{host.name}: this run holds no control-node lock for it")
+        if taken.host_done:
+            return None
+        try:
+            note = self._take_host(host, connect, time.monotonic() + self.wait, taken)
+        except BaseException:
+            _close_host_part(taken)
+            raise
+        taken.host_done = True
+        return note
 
     def release(self, host_name: str) -> None:
         """Release ``host_name``'s locks now (idempotent, never raises)."""
@@ -535,15 +562,23 @@ def _stderr(command: HeldCommand) -> str:
     return f" ({text[:300]})" if text else ""
 
 
-def _release(taken: _Taken) -> None:
+def _close_host_part(taken: _Taken) -> None:
     """Close the held command (waiting for its end when it held the host lock, so the lock is
-    free on return) and its connection, then unlock and remove the control file."""
-    if taken.command is not None:
+    free on return) and its connection; the control-node lock stays."""
+    command, connection, locked = taken.command, taken.connection, taken.locked
+    taken.command, taken.connection, taken.locked = None, None, False
+    if command is not None:
         with contextlib.suppress(Exception):
-            taken.command.close(wait=CLOSE_WAIT if taken.locked else 0.0)
-    if taken.connection is not None:
+            command.close(wait=CLOSE_WAIT if locked else 0.0)
+    if connection is not None:
         with contextlib.suppress(Exception):
-            taken.connection.close()
+            connection.close()
+
+
+def _release(taken: _Taken) -> None:
+    """Release the host part (:func:`_close_host_part`), then unlock and remove the control
+    file."""
+    _close_host_part(taken)
     with contextlib.suppress(OSError):
         os.ftruncate(taken.fd, 0)
         if _same_file(taken.fd, taken.path):
