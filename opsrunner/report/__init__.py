@@ -17,7 +17,9 @@ EXIT_INTERRUPTED = 130
 
 @dataclass
 class StepRecord:
-    """One step on one host. ``status``: ok, changed, failed or skipped."""
+    """One step on one host. ``status``: ok, changed, failed, skipped, or deferred (not
+    started: it would not end before its maintenance window closes; ``estimate`` says how
+    long it was expected to take)."""
 
     name: str
     task: str
@@ -39,12 +41,15 @@ class StepRecord:
     """The earlier run this step finished in, when ``--resume`` skipped it."""
     previous: str = ""
     """With ``resumed_from``: the status the step finished with there."""
+    estimate: float | None = None
+    """Seconds the step was expected to take (with its reserve), when a window was checked."""
 
     def as_json(self) -> dict[str, Any]:
         return {"name": self.name, "task": self.task, "status": self.status, "rc": self.rc,
                 "stdout": self.stdout, "stderr": self.stderr, "duration": round(self.duration, 3),
                 "msg": self.msg, "always": self.always, "ignored": self.ignored,
-                "note": self.note, "index": self.index, "resumed_from": self.resumed_from}
+                "note": self.note, "index": self.index, "resumed_from": self.resumed_from,
+                "estimate": None if self.estimate is None else round(self.estimate, 3)}
 
 
 @dataclass
@@ -64,7 +69,8 @@ class CheckRecord:
 
 @dataclass
 class HostReport:
-    """Everything that happened on one host. ``status``: ok, failed or skipped (never started)."""
+    """Everything that happened on one host. ``status``: ok, failed, skipped (never started) or
+    deferred (its next step waits for the next maintenance window)."""
 
     name: str
     status: str = "skipped"
@@ -94,6 +100,9 @@ class RunReport:
     such a run is not ok."""
     parent: str = ""
     """The run this one resumes (``--resume``)."""
+    window: dict[str, Any] | None = None
+    """The maintenance window the run ran in: ``name``, ``opens``, ``closes``, ``cut`` (ISO
+    8601 with offset), ``timezone``; with ``outside_reason`` when it ran outside it."""
     started: float = 0.0
     duration: float = 0.0
     hosts: dict[str, HostReport] = field(default_factory=dict)
@@ -114,6 +123,7 @@ class RunReport:
         return {"ok": self.ok, "run_id": self.run_id, "workflow": self.workflow,
                 "workflow_file": self.workflow_file, "check": self.check,
                 "interrupted": self.interrupted, "halted": self.halted, "parent": self.parent,
+                "window": self.window,
                 "duration": round(self.duration, 3),
                 "notes": list(self.notes),
                 "hosts": {name: h.as_json() for name, h in self.hosts.items()}}
