@@ -86,14 +86,24 @@ def make_task(tmp_path: Path) -> MakeTask:
     return make
 
 
-def tree_state(root: Path) -> TreeState:
-    """Every entry under ``root``, ``root`` included, with its mode, owner, group and content.
+OWN_STATE = ("run/opsrunner",)
+"""What a run itself leaves in a sysroot: the host lock's folder (``/run/opsrunner``, on a
+volatile file system on a real host), left out by :func:`tree_state`."""
+
+
+def tree_state(root: Path, *, skip: tuple[str, ...] = OWN_STATE) -> TreeState:
+    """Every entry under ``root``, ``root`` included, with its mode, owner, group and content,
+    but the entries ``skip`` names (relative paths: the entry and everything below it; by
+    default opsrunner's own lock folder).
 
     Links are described, not followed. Equal states mean nothing under ``root`` was created,
     removed, rewritten, re-owned or chmod-ed (times are not compared).
     """
     state: TreeState = {}
     for path in [root, *sorted(root.rglob("*"))]:
+        relative = path.relative_to(root).as_posix()
+        if any(relative == s or relative.startswith(s + "/") for s in skip):
+            continue
         info = path.lstat()
         content: bytes | str | None = None
         if stat.S_ISREG(info.st_mode):

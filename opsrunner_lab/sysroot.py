@@ -35,6 +35,7 @@ def build_sysroots(layout: LabLayout) -> dict[str, Path]:
             roots[host.name] = build_guest(layout.sysroot(host.name), host.name,
                                            guest_release(host.name))
         ensure_dir(roots[host.name] / "root", 0o550)  # root's home, as on Oracle Linux
+        ensure_dir(roots[host.name] / "run", 0o755)  # the volatile runtime folder (tmpfs)
     return roots
 
 
