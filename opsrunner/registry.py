@@ -31,18 +31,22 @@ class Registry:
         self.current_plugin = ""
 
     def add_task(self, func: TaskFunc, name: str | None = None,
-                 aliases: Sequence[str] = (), *, idempotent: Idempotence = False) -> TaskSpec:
+                 aliases: Sequence[str] = (), *, idempotent: Idempotence = False,
+                 reserve: float = 0.0) -> TaskSpec:
         """Register ``func`` as a task (default name: the function's name).
 
         ``idempotent`` declares that running the task again after it failed or was cut short
         is safe (a bool, or a function of the step's ``with:`` arguments); ``opsrunner run
         --resume`` re-runs such a step by itself and asks for ``--yes`` before any other.
+        ``reserve`` (seconds) is what the task's own rollback needs when it fails: a
+        maintenance window admits a step only when its estimate plus this reserve ends before
+        the close. A task that rolls back must declare it.
 
         ``aliases`` are the task's former names: :meth:`task` still resolves them, and
         :meth:`new_name` tells the workflow loader to note the rename. A name may be taken
         once, as a task or as an alias; PluginError otherwise.
         """
-        spec = TaskSpec.from_function(func, name, self.current_plugin, idempotent)
+        spec = TaskSpec.from_function(func, name, self.current_plugin, idempotent, reserve)
         names = (spec.name, *aliases)
         if len(set(names)) < len(names):
             raise PluginError(f"task {spec.name!r} ({spec.plugin}): a name is given twice")

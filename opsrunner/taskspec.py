@@ -54,6 +54,9 @@ class TaskSpec:
     params: dict[str, Param]
     plugin: str = ""
     idempotent: Idempotence = False
+    reserve: float = 0.0
+    """Seconds a failed run of the task needs for its own rollback (restoring files,
+    restarting services); a maintenance window keeps them free after the step's estimate."""
 
     def rerun_safe(self, args: Mapping[str, Any]) -> bool:
         """Whether ``--resume`` may run a step of this task again after it failed or was
@@ -72,7 +75,7 @@ class TaskSpec:
 
     @classmethod
     def from_function(cls, func: TaskFunc, name: str | None = None, plugin: str = "",
-                      idempotent: Idempotence = False) -> TaskSpec:
+                      idempotent: Idempotence = False, reserve: float = 0.0) -> TaskSpec:
         """Read the schema of ``func``; raise PluginError if its signature is not a task's."""
         task_name = name or func.__name__
         try:
@@ -89,7 +92,7 @@ class TaskSpec:
                 raise PluginError(
                     f"task {task_name!r} ({plugin}): parameter {p.name!r} must be keyword-only")
             params[p.name] = Param(p.name, hints.get(p.name, Any), p.default)
-        return cls(task_name, func, params, plugin, idempotent)
+        return cls(task_name, func, params, plugin, idempotent, reserve)
 
     def coerce(self, name: str, value: Any) -> Any:
         """Return ``value`` converted to parameter ``name``'s type; ValueError says why not."""

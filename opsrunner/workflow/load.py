@@ -26,10 +26,10 @@ from opsrunner.workflow.check import (
 from opsrunner.workflow.model import Step, Workflow
 from opsrunner.yamlsrc import KeyPath, load_yaml
 
-TOP_KEYS = ("name", "hosts", "strategy", "batch", "max_fail_percentage", "vars", "steps",
-            "always", "verify")
+TOP_KEYS = ("name", "hosts", "strategy", "batch", "max_fail_percentage", "window", "vars",
+            "steps", "always", "verify")
 STEP_KEYS = ("name", "task", "with", "when", "register", "retries", "delay", "until",
-             "timeout", "on_error", "run_once")
+             "timeout", "estimate", "on_error", "run_once")
 _STEP_HINTS = {"args": "; task parameters go under 'with'", "params": "; use 'with'",
                "ignore_errors": "; use 'on_error: continue'"}
 
@@ -60,6 +60,7 @@ def load_workflow(path: str | Path, registry: Registry) -> Workflow:
         hosts=hosts, strategy=strategy, batch=_batch(check, top),
         max_fail_percentage=check.number(top, (), "max_fail_percentage", default=0.0,
                                          minimum=0, maximum=100) or 0.0,
+        window=check.string(top, (), "window"),
         vars=_vars(check, top.get("vars")),
         steps=_steps(check, top, "steps", registry, required=True),
         always=_steps(check, top, "always", registry, required=False),
@@ -145,10 +146,27 @@ def _step(check: Checker, value: Any, key: str, index: int, registry: Registry) 
         delay=check.number(data, path, "delay", default=1.0, minimum=0) or 0.0,
         until=check.expression(data, path, "until", allow_bool=False),
         timeout=check.number(data, path, "timeout", default=None, minimum=0, exclusive=True),
+        estimate=_estimate(check, data, path),
         on_error=check.choice(data, path, "on_error", ("fail", "continue")),
         run_once=check.boolean(data, path, "run_once", default=False), index=index,
         location=check.positions.value(path), arg_locations=arg_locations,
         field_locations={k: check.positions.value((*path, k)) for k in data})
+
+
+def _estimate(check: Checker, data: Mapping[str, Any], path: KeyPath) -> float | None:
+    """``estimate:`` as seconds: a number, or a duration such as ``20m`` or ``1h30m``."""
+    value = data.get("estimate")
+    if value is None:
+        return None
+    if isinstance(value, str):
+        from opsrunner.durations import parse_duration
+
+        try:
+            return parse_duration(value)
+        except UsageError as exc:
+            check.report(check.positions.value((*path, "estimate")), f"'estimate': {exc.message}")
+            return None
+    return check.number(data, path, "estimate", default=None, minimum=0)
 
 
 def _spec(check: Checker, registry: Registry, task: str, path: KeyPath) -> TaskSpec | None:

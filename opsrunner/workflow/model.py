@@ -30,6 +30,9 @@ class Step:
     delay: float = 1.0
     until: str | None = None
     timeout: float | None = None
+    estimate: float | None = None
+    """Seconds the step is expected to take (``estimate:``), over what earlier runs measured;
+    a maintenance window admits the step only when it would end before the close."""
     on_error: str = "fail"
     run_once: bool = False
     index: int = -1
@@ -50,6 +53,8 @@ class Workflow:
     strategy: str = "parallel"
     batch: int | str = 1
     max_fail_percentage: float = 0.0
+    window: str | None = None
+    """The maintenance window the workflow runs in (``window:``), by name."""
     vars: dict[str, Any] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
     always: list[Step] = field(default_factory=list)

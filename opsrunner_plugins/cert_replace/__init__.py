@@ -172,6 +172,11 @@ def _roll_back(task: Task, ca_before: _remote.FileFacts | None, ca_content: byte
               f"The CA stays in {ANCHORS} (harmless: remove it and run update-ca-trust if unwanted)")
 
 
+ROLLBACK_RESERVE = 180.0
+"""Seconds a failed replacement needs to put the old certificate and CA back and restart the
+services that use them (httpd, ovirt-imageio, the websocket proxy)."""
+
 @hookimpl
 def opsrunner_register_tasks(registry: Registry) -> None:
-    registry.add_task(cert_replace, name="cert_replace", idempotent=True)
+    registry.add_task(cert_replace, name="cert_replace", idempotent=True,
+                      reserve=ROLLBACK_RESERVE)

@@ -141,6 +141,10 @@ def _recovered(task: Task, tools: steps.Tools, data: dict[str, Any], error: str,
     return Result(changed=True, failed=True, msg=msg, data=data)
 
 
+ROLLBACK_RESERVE = 1800.0
+"""Seconds a failed restore needs to put the safety backup back: engine-cleanup,
+engine-backup --mode=restore and engine-setup once more."""
+
 @hookimpl
 def opsrunner_register_tasks(registry: Registry) -> None:
-    registry.add_task(engine_restore, name="engine_restore")
+    registry.add_task(engine_restore, name="engine_restore", reserve=ROLLBACK_RESERVE)

@@ -148,6 +148,9 @@ def _restart(task: Task, service: str, plans: list[Planned], services: list[str]
                  f" and {', '.join(services)} restarted"))
 
 
+ROLLBACK_RESERVE = 120.0
+"""Seconds a failed change needs to restore every file and restart the services again."""
+
 @hookimpl
 def opsrunner_register_tasks(registry: Registry) -> None:
-    registry.add_task(hsts, name="hsts", idempotent=True)
+    registry.add_task(hsts, name="hsts", idempotent=True, reserve=ROLLBACK_RESERVE)
