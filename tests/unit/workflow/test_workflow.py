@@ -156,7 +156,7 @@ def test_unknown_top_level_key_suggests_and_lists_allowed(tmp_path: Path,
     assert problems(tmp_path, registry, "name: n\nstpes: []\n") == [
         "1:1: the workflow needs 'steps': a non-empty list of steps",
         "2:1: unknown key 'stpes' in the workflow; did you mean 'steps'? (allowed: name, hosts, "
-        "strategy, batch, max_fail_percentage, vars, steps, always, verify)",
+        "strategy, batch, max_fail_percentage, window, vars, steps, always, verify)",
     ]
 
 
@@ -167,7 +167,7 @@ def test_unknown_step_keys(tmp_path: Path, registry: Registry) -> None:
         ignore_errors: true
         """)) == [
         "5:5: unknown key 'regsiter' in step 1 of 'steps'; did you mean 'register'? (allowed: "
-        "name, task, with, when, register, retries, delay, until, timeout, on_error, run_once)",
+        "name, task, with, when, register, retries, delay, until, timeout, estimate, on_error, run_once)",
         "6:5: unknown key 'ignore_errors' in step 1 of 'steps'; use 'on_error: continue' "
         "(allowed: name, task, with, when, register, retries, delay, until, timeout, on_error, "
         "run_once)",
@@ -342,13 +342,13 @@ def test_verify_files_must_exist(tmp_path: Path, registry: Registry) -> None:
 def test_structure_errors(tmp_path: Path, registry: Registry) -> None:
     assert problems(tmp_path, registry, "- a\n- b\n") == [
         "1:1: a workflow is a mapping with keys: name, hosts, strategy, batch, "
-        "max_fail_percentage, vars, steps, always, verify; got list ['a', 'b']"]
+        "max_fail_percentage, window, vars, steps, always, verify; got list ['a', 'b']"]
     assert problems(tmp_path, registry, "name: t\nsteps: []\nalways: {a: 1}\n") == [
         "2:8: the workflow needs 'steps': a non-empty list of steps",
         "3:9: 'always' must be a list of steps, got dict {'a': 1}"]
     assert problems(tmp_path, registry, "name: t\nsteps: [ping]\n") == [
         "2:9: step 1 of 'steps' must be a mapping with keys: name, task, with, when, register, "
-        "retries, delay, until, timeout, on_error, run_once; got str 'ping'"]
+        "retries, delay, until, timeout, estimate, on_error, run_once; got str 'ping'"]
     assert problems(tmp_path, registry, "steps:\n  - with: [1]\n") == [
         "1:1: the workflow: missing required key 'name'",
         "2:5: step 1 of 'steps': missing required key 'name'",
