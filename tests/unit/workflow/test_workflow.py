@@ -167,10 +167,11 @@ def test_unknown_step_keys(tmp_path: Path, registry: Registry) -> None:
         ignore_errors: true
         """)) == [
         "5:5: unknown key 'regsiter' in step 1 of 'steps'; did you mean 'register'? (allowed: "
-        "name, task, with, when, register, retries, delay, until, timeout, estimate, on_error, run_once)",
-        "6:5: unknown key 'ignore_errors' in step 1 of 'steps'; use 'on_error: continue' "
-        "(allowed: name, task, with, when, register, retries, delay, until, timeout, on_error, "
+        "name, task, with, when, register, retries, delay, until, timeout, estimate, on_error, "
         "run_once)",
+        "6:5: unknown key 'ignore_errors' in step 1 of 'steps'; use 'on_error: continue' "
+        "(allowed: name, task, with, when, register, retries, delay, until, timeout, estimate, "
+        "on_error, run_once)",
     ]
 
 
