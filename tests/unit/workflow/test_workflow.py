@@ -461,3 +461,20 @@ def test_should_run_errors_are_located(tmp_path: Path, registry: Registry) -> No
 def test_workflow_can_be_built_directly_for_runner_tests() -> None:
     wf = Workflow(name="w", steps=[Step(name="s", task="ping")])
     assert wf.hosts == "all" and wf.positions.value(()) == Location("<workflow>")
+
+
+def test_window_and_estimates(tmp_path: Path, registry: Registry) -> None:
+    wf = load_workflow(write(tmp_path, """\
+name: n
+window: sunday-night
+steps:
+  - {name: a, task: ping, estimate: 20m}
+  - {name: b, task: ping, estimate: 90}
+  - {name: c, task: ping}
+"""), registry)
+    assert wf.window == "sunday-night"
+    assert [s.estimate for s in wf.steps] == [1200.0, 90.0, None]
+    assert problems(tmp_path, registry, "name: n\nsteps:\n  - {name: a, task: ping, "
+                    "estimate: soon}\n") == [
+        "3:37: 'estimate': invalid duration 'soon': expected seconds (90), or numbers with the "
+        "units d, h, m, s from the largest to the smallest (90s, 5m, 1.5h, 1h30m, 1d)"]
