@@ -59,6 +59,8 @@ class HostState:
         self.started = False
         self.failed = False
         self.unreachable = False
+        self.deferred = False
+        """A step waits for the next maintenance window: nothing more but always-steps."""
         self.locked_out = False
         """Another run holds the host's lock: nothing more runs here, always-steps neither."""
         self._workflow_vars = workflow_vars
@@ -80,6 +82,11 @@ class HostState:
     def fail(self) -> None:
         self.failed = True
         self.report.status = "failed"
+
+    def defer(self) -> None:
+        self.deferred = True
+        if self.report.status != "failed":
+            self.report.status = "deferred"
 
     def start(self) -> None:
         self.started = True

@@ -17,6 +17,11 @@
   host whose lock another run holds fails and runs nothing more, not even the always-steps
   (they belong to the run that holds it).
 * With ``resume`` (a :class:`ResumePlan`), each step gets how it ended in the earlier run.
+* With ``admission`` (the open maintenance window), a step is started on a host only when it
+  would end, with its reserve, before the window closes; otherwise the host is ``deferred``:
+  nothing more starts there but its always-steps (when it started). A rolling run starts no
+  batch after one with a deferred host. Steps still running when the window's drain grace
+  ends are cut like a step timeout. Always-steps are never held back.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ from opsrunner.workflow import Step, Workflow
 
 if TYPE_CHECKING:
     from opsrunner.state.locks import RunLocks
+    from opsrunner.windows.admission import Admission
 
 LOCK_STEP = "take the target lock"
 
@@ -75,7 +81,7 @@ class Runner:
                  registry: Registry, options: RunOptions, *,
                  hook: pluggy.HookRelay | None = None, redactor: Redactor | None = None,
                  run_id: str | None = None, locks: RunLocks | None = None,
-                 resume: ResumePlan | None = None) -> None:
+                 resume: ResumePlan | None = None, admission: Admission | None = None) -> None:
         self.workflow = workflow
         self.inventory = inventory
         self.registry = registry
@@ -86,6 +92,7 @@ class Runner:
         self._notes_lock = threading.Lock()
         self.locks = locks
         self.resume = resume
+        self.admission = admission
         self.report = RunReport(self.run_id, workflow.name, str(workflow.path),
                                 check=options.check, notes=list(workflow.notes),
                                 parent=resume.parent if resume else "")
@@ -100,6 +107,9 @@ class Runner:
         self.executor = StepExecutor(
             registry, ExecOptions(options.check, options.confirmed, self.run_id),
             self.observer, self.redactor, self.stop, self.engines, self.check_engines)
+        if admission is not None:
+            self.report.window = admission.describe()
+            self.executor.cut_in = admission.seconds_to_cut
 
     def _state(self, host: Host) -> HostState:
         factory = self.registry.connection_factory(host.connection)
@@ -151,6 +161,15 @@ class Runner:
             self._steps_then_always(pool, batch)
             if self.report.interrupted:
                 return
+            later = self.states[first + len(batch):]
+            if later and self.admission is not None and (
+                    self.admission.closed() or any(hs.deferred for hs in batch)):
+                for hs in later:
+                    hs.defer()
+                self.report.notes.append(
+                    f"rolling run stopped: the maintenance window {self.admission.opening.window} "
+                    f"has no time for another batch; {len(later)} host(s) wait for the next one")
+                return
             failed = sum(1 for hs in batch if hs.failed)
             if 100.0 * failed / len(batch) > self.workflow.max_fail_percentage:
                 left = len(self.states) - first - len(batch)
@@ -177,7 +196,8 @@ class Runner:
         try:
             self._take_locks(pool, states)
             for step in self.workflow.steps:
-                targets = [hs for hs in states if not hs.failed]
+                targets = self._admitted(step, [hs for hs in states
+                                                if not hs.failed and not hs.deferred])
                 if not targets or self.stop.is_set():
                     break
                 for hs in targets:
@@ -210,6 +230,23 @@ class Runner:
         self.observer.step_finished(hs.host.name, record)
         hs.report.steps.append(record)
         hs.fail()
+
+    def _admitted(self, step: Step, targets: list[HostState]) -> list[HostState]:
+        """The hosts of ``targets`` the window admits ``step`` on; the others are deferred."""
+        if self.admission is None or self.stop.is_set():
+            return targets
+        admitted = []
+        for hs in targets:
+            deferral = self.admission.defers(step, hs.host.name, self.workflow.always)
+            if deferral is None:
+                admitted.append(hs)
+                continue
+            record = StepRecord(step.name, step.task, "deferred", msg=deferral.message,
+                                index=step.index, estimate=deferral.estimate or None)
+            self.observer.step_finished(hs.host.name, record)
+            hs.report.steps.append(record)
+            hs.defer()
+        return admitted
 
     def _prior(self, hs: HostState, step: Step, always: bool) -> Prior | None:
         if self.resume is None or always:

@@ -24,6 +24,17 @@ from opsrunner.templating import evaluate
 from opsrunner.workflow import Step, render_args, should_run
 
 _TIMEOUT_GRACE = 5.0
+CUT_MESSAGE = ("cut: the maintenance window closed and its drain grace ended while the step "
+               "ran; the always-steps run next")
+
+
+def _timed_out(result: Result) -> bool:
+    return result.rc == -1 or result.msg.startswith("timed out")
+
+
+def _window_cut(result: Result) -> Result:
+    result.msg = f"{CUT_MESSAGE} ({result.msg})" if result.msg else CUT_MESSAGE
+    return result
 
 
 @dataclass(frozen=True)
@@ -49,6 +60,9 @@ class StepExecutor:
         self.engines = engines
         self.check_engines = check_engines or engines
         """The engine sessions of a check-mode re-check (``--resume``): they refuse changes."""
+        self.cut_in: Callable[[], float] | None = None
+        """Seconds until a maintenance window cuts running steps (None: no window); a step
+        (not an always-step) gets at most that long, like a step timeout."""
         self.options = options
         self.observer = observer
         self.redactor = redactor
@@ -75,7 +89,7 @@ class StepExecutor:
             if reused is not None:
                 self.observer.step_finished(name, reused)
                 return reused
-            result = self._outcome(step, hs)
+            result = self._outcome(step, hs, always=always)
             if step.register and not result.skipped:
                 hs.registered[step.register] = result.as_vars()
         except Exception as exc:  # a bug in a template filter, a task or the runner
@@ -120,7 +134,8 @@ class StepExecutor:
                           ignored=result.failed and step.on_error == "continue",
                           note=red(result.note), index=step.index)
 
-    def _outcome(self, step: Step, hs: HostState, *, check: bool | None = None) -> Result:
+    def _outcome(self, step: Step, hs: HostState, *, check: bool | None = None,
+                 always: bool = False) -> Result:
         try:
             context = hs.context()
             if not should_run(step, context):
@@ -131,14 +146,14 @@ class StepExecutor:
             return Result(failed=True, msg=str(exc))
         if check:
             return self._call(step, spec, args, hs, context, check=True)
-        return self._attempts(step, spec, args, hs, context)
+        return self._attempts(step, spec, args, hs, context, always=always)
 
     def _attempts(self, step: Step, spec: TaskSpec, args: dict[str, Any], hs: HostState,
-                  context: Mapping[str, Any]) -> Result:
+                  context: Mapping[str, Any], *, always: bool = False) -> Result:
         attempts = step.retries + 1
         result = Result(failed=True, msg="not run")
         for attempt in range(1, attempts + 1):
-            result = self._call(step, spec, args, hs, context)
+            result = self._call(step, spec, args, hs, context, always=always)
             done = not result.failed
             if step.until is not None and not hs.unreachable:
                 try:
@@ -160,23 +175,31 @@ class StepExecutor:
         return result
 
     def _call(self, step: Step, spec: TaskSpec, args: dict[str, Any], hs: HostState,
-              context: Mapping[str, Any], *, check: bool = False) -> Result:
-        deadline = time.monotonic() + step.timeout if step.timeout else None
+              context: Mapping[str, Any], *, check: bool = False,
+              always: bool = False) -> Result:
+        timeout, cut = step.timeout, False
+        if self.cut_in is not None and not always:
+            left = self.cut_in()
+            if timeout is None or left < timeout:
+                timeout, cut = left, True
+        deadline = time.monotonic() + timeout if timeout is not None else None
         task = Task(hs.host, hs.session.get, check=check or self.options.check, vars=context,
                     deadline=deadline, log=lambda m: self.observer.host_log(hs.host.name, m),
                     confirmed=self.options.confirmed, run_id=self.options.run_id,
                     engines=self.check_engines if check else self.engines)
-        if step.timeout is None:
+        if timeout is None:
             return self._guarded(spec, task, args, hs)
         box: list[Result] = []
         worker = threading.Thread(target=lambda: box.append(self._guarded(spec, task, args, hs)),
                                   name=f"step-{hs.host.name}", daemon=True)
         worker.start()
-        worker.join(step.timeout + _TIMEOUT_GRACE)
+        worker.join(timeout + _TIMEOUT_GRACE)
         if box:
-            return box[0]
+            return _window_cut(box[0]) if cut and box[0].failed and _timed_out(box[0]) else box[0]
         hs.session.reset()  # aborts the command still running on the host
-        return Result(failed=True, msg=f"timed out after {step.timeout:g}s")
+        if cut:
+            return Result(failed=True, msg=CUT_MESSAGE)
+        return Result(failed=True, msg=f"timed out after {timeout:g}s")
 
     def _guarded(self, spec: TaskSpec, task: Task, args: dict[str, Any],
                  hs: HostState) -> Result:

@@ -20,7 +20,8 @@ from opsrunner.cli.guard import guard
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_CODES = ("Exit codes: 0 all hosts ok, 1 usage or input error, 2 some host failed, "
-              "130 interrupted (Ctrl-C or SIGTERM; the always-steps ran).")
+              "3 outside the maintenance window (nothing changed), 4 some host deferred to "
+              "the next window, 130 interrupted (Ctrl-C or SIGTERM; the always-steps ran).")
 INVENTORY_ENV = "OPSRUNNER_INVENTORY"
 
 

@@ -1,7 +1,9 @@
 """The outcome of a run: per host, per step and per check; JSON form and exit code.
 
 Exit codes (documented in the README and ``opsrunner --help``): 0 every host ok,
-2 some host failed, 1 usage or input error (raised before the run), 130 interrupted.
+2 some host failed, 1 usage or input error (raised before the run), 3 outside the maintenance
+window (nothing was changed), 4 some host deferred to the next window (none failed),
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Any
 EXIT_OK = 0
 EXIT_USAGE = 1
 EXIT_FAILED = 2
+EXIT_OUTSIDE_WINDOW = 3
+EXIT_DEFERRED = 4
 EXIT_INTERRUPTED = 130
 
 
@@ -110,14 +114,19 @@ class RunReport:
 
     @property
     def ok(self) -> bool:
+        """Every host finished its work: none failed, none deferred, no interrupt or halt."""
         return (not self.interrupted and not self.halted
-                and all(h.status != "failed" for h in self.hosts.values()))
+                and all(h.status not in ("failed", "deferred") for h in self.hosts.values()))
 
     @property
     def exit_code(self) -> int:
         if self.interrupted:
             return EXIT_INTERRUPTED
-        return EXIT_OK if self.ok else EXIT_FAILED
+        if self.halted or any(h.status == "failed" for h in self.hosts.values()):
+            return EXIT_FAILED
+        if any(h.status == "deferred" for h in self.hosts.values()):
+            return EXIT_DEFERRED
+        return EXIT_OK
 
     def as_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "run_id": self.run_id, "workflow": self.workflow,

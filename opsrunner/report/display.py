@@ -14,7 +14,7 @@ from opsrunner.hookspecs import hookimpl
 from opsrunner.report import RunReport, StepRecord
 
 _STYLE = {"ok": "green", "changed": "yellow", "failed": "bold red", "skipped": "dim",
-          "passed": "green", "error": "bold red"}
+          "passed": "green", "error": "bold red", "deferred": "magenta"}
 
 
 class ProgressDisplay:
@@ -47,13 +47,13 @@ class ProgressDisplay:
     def opsrunner_step_finished(self, host: str, record: StepRecord) -> None:
         with self._lock:
             self._progress.advance(self._bar)
-            if record.status in ("changed", "failed") or self.verbose:
+            if record.status in ("changed", "failed", "deferred") or self.verbose:
                 line = Text(f"  {host:<16} ")
                 line.append(f"{record.status:<8}", style=_STYLE.get(record.status, ""))
                 line.append(f" {'always: ' if record.always else ''}{record.name}"
                             f" ({record.duration:.1f}s)")
-                if record.status == "failed" and record.msg:
-                    line.append(f"\n{'':20}{record.msg}", style="red")
+                if record.status in ("failed", "deferred") and record.msg:
+                    line.append(f"\n{'':20}{record.msg}", style=_STYLE[record.status])
                 if record.ignored:
                     line.append("  (ignored: on_error continue)", style="dim")
                 self.console.print(line)
@@ -91,6 +91,13 @@ def print_summary(report: RunReport, console: Console, *, resume_hint: bool = Fa
                 first = check.message.splitlines()[0] if check.message else ""
                 console.print(Text(f"  {hr.name}: check {check.name} {check.status}: {first}",
                                    style="red"))
+    waiting = [(hr.name, s) for hr in report.hosts.values() for s in hr.steps
+               if s.status == "deferred"]
+    if waiting:
+        window = (report.window or {}).get("name", "the window")
+        console.print(Text(f"waiting for the next opening of {window}:", style="magenta"))
+        for host, step in waiting:
+            console.print(Text(f"  {host}: {step.name}: {step.msg}", style="magenta"))
     for note in report.notes:
         console.print(f"[yellow]note:[/] {note}")
     if resume_hint and not report.ok and not report.check:

@@ -26,9 +26,10 @@ def to_junit(report: RunReport) -> ET.ElementTree[ET.Element]:
                 counts["failures"] += 1
                 fail = ET.SubElement(case, "failure", message=step.msg or f"rc={step.rc}")
                 fail.text = "\n".join(x for x in (step.stdout, step.stderr) if x)
-            elif step.status == "skipped":
+            elif step.status in ("skipped", "deferred"):
                 counts["skipped"] += 1
-                ET.SubElement(case, "skipped", message=step.msg)
+                message = f"deferred: {step.msg}" if step.status == "deferred" else step.msg
+                ET.SubElement(case, "skipped", message=message)
             elif step.stdout:
                 ET.SubElement(case, "system-out").text = step.stdout
         for check in hr.verify:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -289,22 +290,37 @@ def step_durations(state: StateDir, workflow_file: str | os.PathLike[str], *,
     without ``--check`` (with ``check=True``, only those with it); only the ``steps:``
     (with ``always=True``, only the ``always:`` ones, which count their index apart).
     """
-    target = os.path.normpath(os.path.abspath(workflow_file))
     durations: dict[int, list[float]] = {}
+    for index, _host, seconds in _measured(state, workflow_file, always=always, check=check):
+        durations.setdefault(index, []).append(seconds)
+    return {i: durations[i] for i in sorted(durations)}
+
+
+def host_step_durations(state: StateDir, workflow_file: str | os.PathLike[str], *,
+                        always: bool = False) -> dict[int, dict[str, list[float]]]:
+    """As :func:`step_durations`, per host: step index -> host -> durations, newest first."""
+    durations: dict[int, dict[str, list[float]]] = {}
+    for index, host, seconds in _measured(state, workflow_file, always=always, check=False):
+        durations.setdefault(index, {}).setdefault(host, []).append(seconds)
+    return durations
+
+
+def _measured(state: StateDir, workflow_file: str | os.PathLike[str], *, always: bool,
+              check: bool) -> Iterator[tuple[int, str, float]]:
+    target = os.path.normpath(os.path.abspath(workflow_file))
     for journal in journals(state):
         _, file = workflow_of(journal.header)
         if not file or os.path.normpath(file) != target:
             continue
         if bool(options_of(journal.header).get("check")) != check:
             continue
-        for steps in host_steps(journal).values():
+        for host, steps in host_steps(journal).items():
             for step in steps:
                 index = step["index"]
                 if (isinstance(index, int) and index >= 0 and step["always"] == always
                         and step["started"] is not None and step["finished"] is not None
                         and not step["resumed_from"] and step["duration"] is not None):
-                    durations.setdefault(index, []).append(step["duration"])
-    return {i: durations[i] for i in sorted(durations)}
+                    yield index, host, float(step["duration"])
 
 
 def prune(state: StateDir, *, keep: int | None, older_than: float | None,

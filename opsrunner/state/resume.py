@@ -128,6 +128,8 @@ def _read_priors(journal: JournalFile, plan: ResumePlan, changed: set[int]) -> N
             steps[index] = Prior("interrupted", journal.run_id)
             continue
         status = str(record.get("status", ""))
+        if status == "deferred":  # never started: it runs when resumed
+            continue
         origin = str(record.get("resumed_from") or journal.run_id)
         if record.get("resumed_from"):
             status = str(record.get("previous") or "ok")

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from opsrunner.errors import Location
+from opsrunner.report import EXIT_OUTSIDE_WINDOW
+
+__all__ = ["DEFAULT_DRAIN_GRACE", "DEFAULT_START_DEADLINE", "EXIT_OUTSIDE_WINDOW", "Blackout",
+           "Opening", "Window", "WindowSet"]
 
 DEFAULT_START_DEADLINE = timedelta(minutes=15)
 DEFAULT_DRAIN_GRACE = timedelta(minutes=5)
-
-EXIT_OUTSIDE_WINDOW = 3
-"""``opsrunner run``'s exit code when its window is not open (closed, past its start deadline,
-or in a blackout): nothing was changed."""
 
 
 @dataclass(frozen=True)

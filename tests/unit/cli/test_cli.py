@@ -28,8 +28,9 @@ def test_help_does_not_import_heavy_libraries():
 def test_help_documents_exit_codes(cli):
     code, out, _ = cli("--help")
     assert code == 0
-    assert "0 all hosts ok, 1 usage or input error, 2 some host failed, 130 interrupted" in \
-        " ".join(out.split())
+    assert ("0 all hosts ok, 1 usage or input error, 2 some host failed, 3 outside the "
+            "maintenance window (nothing changed), 4 some host deferred to the next window, "
+            "130 interrupted") in " ".join(out.split())
 
 
 def test_plugins_lists_generic_tasks_with_parameters(cli):
