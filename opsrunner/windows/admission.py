@@ -91,7 +91,10 @@ class Admission:
     estimator: Estimator
     reserve_of: Callable[[str], float]
     """A task name -> its rollback reserve in seconds."""
-    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    @staticmethod
+    def clock() -> datetime:
+        return datetime.now(UTC)
 
     def closed(self) -> bool:
         return self.clock() >= self.opening.closes
