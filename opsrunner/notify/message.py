@@ -34,22 +34,33 @@ _OUTPUT_LINES = 5  # last lines of a failed step's output shown
 _COLORS = {"ok": "#1a7f37", "failed": "#cf222e", "deferred": "#9a6700", "skipped": "#57606a"}
 
 
-def has_problems(report: RunReport) -> bool:
-    """What ``when: problems`` sends for: a run that did not end ok (a host failed, an
-    interrupt, a halt), or one that deferred a host or a step to the next window."""
-    if not report.ok:
-        return True
+def unfinished(report: RunReport) -> bool:
+    """The run stopped short: a host failed, an interrupt, or a halt (``--resume`` finishes
+    it). Deferred hosts alone do not count: they wait for the next window."""
+    return (report.interrupted or bool(report.halted)
+            or any(host.status == "failed" for host in report.hosts.values()))
+
+
+def has_deferred(report: RunReport) -> bool:
+    """A host or a step was deferred to the next maintenance window."""
     return any(host.status == "deferred" or any(s.status == "deferred" for s in host.steps)
                for host in report.hosts.values())
 
 
+def has_problems(report: RunReport) -> bool:
+    """What ``when: problems`` sends for: a run that did not end ok (a host failed, an
+    interrupt, a halt), or one that deferred a host or a step to the next window."""
+    return not report.ok or unfinished(report) or has_deferred(report)
+
+
 def outcome(report: RunReport) -> str:
-    """``INTERRUPTED``, ``HALTED``, ``FAILED`` or ``OK``."""
+    """``INTERRUPTED``, ``HALTED``, ``FAILED`` (a host failed) or ``OK`` (deferred hosts
+    included: the host counts tell them)."""
     if report.interrupted:
         return "INTERRUPTED"
     if report.halted:
         return "HALTED"
-    return "OK" if report.ok else "FAILED"
+    return "FAILED" if unfinished(report) else "OK"
 
 
 def host_counts(report: RunReport) -> str:
@@ -146,7 +157,7 @@ def _content(report: RunReport, redactor: Redactor, control_host: str) -> _Conte
         facts.append(("Halted", report.halted))
     hosts = [_host(name, host, closes) for name, host in report.hosts.items()]
     advice: list[str] = []
-    if not report.ok and not report.check:
+    if unfinished(report) and not report.check:
         advice.append("To finish this run (hosts and steps that finished are not run again): "
                       f"opsrunner run --resume {report.run_id}")
     notes = list(report.notes)

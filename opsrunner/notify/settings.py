@@ -68,24 +68,6 @@ Encryption = Literal["starttls", "ssl", "none"]
 When = Literal["problems", "always"]
 
 
-class NotifySettingsError(UsageError):
-    """``notify.yaml`` is invalid; ``str()`` gives one ``file:line:col: message`` a line.
-
-    ``problems`` are sorted by position; ``location`` is the first one's.
-    """
-
-    def __init__(self, message: str, location: Location | None = None,
-                 problems: Sequence[Problem] = ()) -> None:
-        listed = list(problems) or ([(location, message)] if location else [])
-        self.problems = sorted(listed, key=lambda p: (p[0].file, p[0].line, p[0].column))
-        if not self.problems:
-            super().__init__(message, location)
-            return
-        first, text = self.problems[0]
-        super().__init__(text, first)
-        self.args = ("\n".join(f"{where}: {what}" for where, what in self.problems),)
-
-
 @dataclass(frozen=True)
 class EmailSettings:
     """The validated ``email:`` section. ``password`` (never shown by ``repr``) is the secret's
@@ -131,13 +113,13 @@ def find_notify_file(inventory: str | None, option: str | None) -> Path | None:
 def load_notify(path: Path) -> NotifySettings:
     """Read and validate ``path``; the password's secret is read now.
 
-    :raises NotifySettingsError: every problem of the file, each with ``file:line:column``
+    :raises UsageError: every problem of the file, each with ``file:line:column``
         (a syntax error, an unknown key naming the allowed ones, a wrong value, a literal
         password, a secret that cannot be read, a missing ``ca_file``). No message shows a
         password.
     """
     data, positions = load_yaml(path, kind="notification settings file",
-                                error=NotifySettingsError)
+                                error=UsageError)
     reader = _Reader(positions, path.parent)
     top = reader.mapping(data, (), "the notification settings", TOP_KEYS)
     email: EmailSettings | None = None
@@ -148,9 +130,16 @@ def load_notify(path: Path) -> NotifySettings:
             reader.report(positions.value(()), f"missing required key 'email' "
                                                f"(allowed: {', '.join(TOP_KEYS)})")
     if reader.problems or email is None:
-        problems = reader.problems or [(positions.value(()), "no email settings")]
-        raise NotifySettingsError("", problems=problems)
+        raise problems_error(reader.problems or [(positions.value(()), "no email settings")])
     return NotifySettings(email=email, file=path)
+
+
+def problems_error(problems: Sequence[Problem]) -> UsageError:
+    """One error listing ``problems`` sorted by position: ``str()`` gives one
+    ``file:line:col: message`` a line; ``location`` is the first one's."""
+    listed = sorted(problems, key=lambda p: (p[0].file, p[0].line, p[0].column))
+    (first, text), rest = listed[0], listed[1:]
+    return UsageError("\n".join([text, *(f"{where}: {what}" for where, what in rest)]), first)
 
 
 def is_loopback(server: str) -> bool:
@@ -327,8 +316,8 @@ class _Reader:
             return None
         try:
             return read_secret(value, self.base, "email password", location=where,
-                               error=NotifySettingsError)
-        except NotifySettingsError as exc:
+                               error=UsageError)
+        except UsageError as exc:
             self.report(exc.location or where, exc.message)
             return None
 

@@ -11,7 +11,6 @@ from opsrunner.errors import UsageError
 from opsrunner.notify.settings import (
     EMAIL_KEYS,
     EmailSettings,
-    NotifySettingsError,
     find_notify_file,
     is_loopback,
     load_notify,
@@ -27,7 +26,7 @@ def write(folder: Path, text: str, name: str = "notify.yaml") -> Path:
 
 
 def problems(path: Path) -> list[str]:
-    with pytest.raises(NotifySettingsError) as caught:
+    with pytest.raises(UsageError) as caught:
         load_notify(path)
     assert PASSWORD not in str(caught.value)
     return str(caught.value).splitlines()
@@ -271,8 +270,13 @@ class TestRefused:
         (line,) = problems(tmp_path / "nope.yaml")
         assert "cannot read notification settings file" in line
 
-    def test_is_a_usage_error(self) -> None:
-        assert issubclass(NotifySettingsError, UsageError)
+    def test_the_error_points_at_the_first_problem(self, tmp_path: Path) -> None:
+        path = write(tmp_path, "email: {server: s.example.com, html: 1, when: 2}\n")
+        with pytest.raises(UsageError) as caught:
+            load_notify(path)
+        assert caught.value.location is not None
+        assert (caught.value.location.line, caught.value.location.column) == (1, 1)
+        assert str(caught.value).splitlines()[0].startswith(f"{path}:1:1: email: missing")
 
 
 class TestFindNotifyFile:
