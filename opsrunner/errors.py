@@ -29,7 +29,10 @@ class Location:
 
 
 class OpsrunnerError(Exception):
-    """Root of every error opsrunner raises on purpose."""
+    """Root of every error opsrunner raises on purpose; the CLI prints it as one line and
+    exits with ``exit_code``."""
+
+    exit_code = 1
 
 
 class UsageError(OpsrunnerError):
@@ -123,6 +126,13 @@ class LockBusy(LockError):
         else:
             advice = "wait for it with --lock-wait DURATION, or try again later"
         super().__init__(f"{host}: locked on the {where} by {holder}; {advice}")
+
+
+class OutsideWindow(OpsrunnerError):
+    """The run's maintenance window is not open (closed, in a blackout, or past its start
+    deadline): nothing was changed; exit code 3."""
+
+    exit_code = 3
 
 
 class TaskFailed(OpsrunnerError):

@@ -100,13 +100,25 @@ def main() -> None:
 @click.option("--lock-wait", metavar="DURATION", default="0",
               help="Wait this long (30s, 5m) for a host locked by another run, instead of "
                    "failing that host at once.")
+@click.option("--window", metavar="NAME",
+              help="Run in this maintenance window (over the workflow's window:).")
+@click.option("--windows", "windows_file", type=click.Path(dir_okay=False),
+              help="The windows file. Default: windows.yaml in the inventory folder.")
+@click.option("--outside-window", is_flag=True,
+              help="Run although the window is not open (needs --reason).")
+@click.option("--reason", metavar="TEXT",
+              help="Why the run goes ahead outside its window: journal, report, audit log.")
+@click.option("--notify", "notify_file", type=click.Path(dir_okay=False),
+              help="E-mail settings for the run-finished notice. Default: notify.yaml in "
+                   "the inventory folder, if any.")
 @click.option("--no-verify", is_flag=True, help="Skip the workflow's verify checks.")
 @click.option("-v", "--verbose", is_flag=True, help="Show every step, not only changes.")
 def run(workflow: str | None, inventory: str | None, limit: str | None, extra: tuple[str, ...],
         plugin_dirs: tuple[str, ...], check: bool, forks: int, output: str,
         junit_file: str | None, yes: bool, accept_new_host_keys: bool, state_dir: str | None,
-        resume: str | None, force: bool, lock_wait: str, no_verify: bool,
-        verbose: bool) -> None:
+        resume: str | None, force: bool, lock_wait: str, window: str | None,
+        windows_file: str | None, outside_window: bool, reason: str | None,
+        notify_file: str | None, no_verify: bool, verbose: bool) -> None:
     """Run WORKFLOW on the inventory's hosts, then its verify checks.
 
     Every run is journaled in the state folder and takes a lock on each target host
@@ -119,6 +131,11 @@ def run(workflow: str | None, inventory: str | None, limit: str | None, extra: t
         raise click.UsageError("missing argument WORKFLOW (or give --resume RUN_ID)")
     if force and not resume:
         raise click.UsageError("--force goes with --resume")
+    if outside_window and not (reason and reason.strip()):
+        raise click.UsageError("--outside-window needs --reason TEXT: why the run cannot wait "
+                               "for its window")
+    if reason and not outside_window:
+        raise click.UsageError("--reason goes with --outside-window")
 
     def start() -> int:
         request = RunRequest(
@@ -127,7 +144,8 @@ def run(workflow: str | None, inventory: str | None, limit: str | None, extra: t
             check=check, forks=forks, output=output, junit=junit_file, confirmed=yes,
             accept_new=accept_new_host_keys, state_dir=state_dir, verify=not no_verify,
             verbose=verbose, resume=resume, force=force,
-            lock_wait=parse_duration(lock_wait))
+            lock_wait=parse_duration(lock_wait), window=window, windows_file=windows_file,
+            outside_reason=reason if outside_window else None, notify_file=notify_file)
         return run_workflow(request)
 
     _stop_like_ctrl_c()
@@ -263,3 +281,7 @@ def lock() -> None:
 from opsrunner.cli.runs import runs as _runs  # noqa: E402
 
 main.add_command(_runs)
+
+@main.group(cls=_LazyGroup, target="opsrunner.cli.schedule:schedule")
+def schedule() -> None:
+    """Schedules: systemd timers (or crontab lines) that run a workflow in its window."""

@@ -43,6 +43,11 @@ class RunRequest:
     resume: str | None = None
     force: bool = False
     lock_wait: float = 0.0
+    window: str | None = None
+    windows_file: str | None = None
+    outside_reason: str | None = None
+    """With ``--outside-window``: why the run goes ahead outside its window."""
+    notify_file: str | None = None
 
 
 def select_hosts(inventory: Inventory, workflow: Workflow, limit: str | None) -> list[Host]:
@@ -129,18 +134,26 @@ def run_workflow(req: RunRequest) -> int:
         plan = _resume_plan(req, run, parent)
         if not plan.hosts:
             return _nothing_to_resume(req, run, plan)
+    choice, window_note = _window(req, run, state)
     redactor = Redactor(run.inventory.secrets)
+    notifier = _notifier(req, redactor)
     run_id = new_run_id()
     journal = Journal(state.runs, run_id, redactor)
-    journal.begin(_header(req, run, run_id, plan))
+    journal.begin(_header(req, run, run_id, plan, None if choice is None else choice.record))
     try:
         options = RunOptions(check=req.check, forks=req.forks, extra_vars=run.extra,
                              confirmed=req.confirmed, verify=req.verify,
                              connect=ConnectOptions(accept_new_host_keys=req.accept_new))
         runner = Runner(run.workflow, run.inventory, run.hosts, run.registry, options,
-                        hook=run.plugins.hook, redactor=redactor, run_id=run_id, resume=plan)
+                        hook=run.plugins.hook, redactor=redactor, run_id=run_id, resume=plan,
+                        admission=None if choice is None else choice.admission)
         if plan is not None:
             runner.report.notes.extend(plan.notes)
+        if window_note:
+            runner.report.notes.append(window_note)
+        if choice is not None:
+            runner.report.window = choice.record
+            _register_window_events(run, runner, choice.record)
         journal.on_error = runner.halt
         if not req.check:
             from opsrunner.state.locks import LockOwner, RunLocks
@@ -157,6 +170,8 @@ def run_workflow(req: RunRequest) -> int:
             runner.locks = RunLocks(state.ensure(state.locks), owner, wait=req.lock_wait,
                                     stop=runner.stop, on_wait=waiting)
         run.plugins.register(journal, "journal")
+        if notifier is not None:
+            run.plugins.register(notifier, "email-notifier")
         if req.output == "text":
             from opsrunner.report.display import ProgressDisplay
 
@@ -166,6 +181,56 @@ def run_workflow(req: RunRequest) -> int:
     finally:
         journal.close()
     return report.exit_code
+
+
+def _window(req: RunRequest, run: Prepared, state: Any) -> tuple[Any, str]:
+    """The window gate's choice (None: the run has no window) and a note for the report.
+
+    A check run outside its window goes ahead (it changes nothing), with a note."""
+    from opsrunner.errors import OutsideWindow
+    from opsrunner.windows.gate import choose, window_name
+
+    name = window_name(run.workflow, req.window)
+    if name is None:
+        if req.outside_reason is not None:
+            raise UsageError("--outside-window: the workflow has no window: and no --window "
+                             "was given")
+        return None, ""
+    try:
+        return choose(name, workflow=run.workflow, inventory=req.inventory,
+                      windows_file=req.windows_file, registry=run.registry, state=state,
+                      outside_reason=req.outside_reason), ""
+    except OutsideWindow as exc:
+        if not req.check:
+            raise
+        return None, f"check run outside its window: {exc}"
+
+
+def _notifier(req: RunRequest, redactor: Any) -> Any:
+    """The e-mail notifier of ``notify.yaml`` (``--notify``, or the inventory's), or None;
+    ``redactor`` learns its password."""
+    from opsrunner.notify import EmailNotifier, find_notify_file, load_notify
+
+    path = find_notify_file(req.inventory, req.notify_file)
+    if path is None:
+        return None
+    return EmailNotifier(load_notify(path), redactor)
+
+
+def _register_window_events(run: Prepared, runner: Any, window: dict[str, Any]) -> None:
+    """The window's start and end in the engine's audit log, through the first host's engine
+    (none when no host of the run has one)."""
+    from opsrunner.windows.engine_events import WindowEvents
+
+    first = run.hosts[0]
+
+    def session() -> Any:
+        try:
+            return runner.engines.session(first, first.data)
+        except UsageError:  # not an engine workflow
+            return None
+
+    run.plugins.register(WindowEvents(session, window), "window-events")
 
 
 def _from_parent(req: RunRequest, header: dict[str, Any]) -> RunRequest:
@@ -231,7 +296,8 @@ def _nothing_to_resume(req: RunRequest, run: Prepared, plan: Any) -> int:
     return EXIT_OK
 
 
-def _header(req: RunRequest, run: Prepared, run_id: str, plan: Any) -> dict[str, Any]:
+def _header(req: RunRequest, run: Prepared, run_id: str, plan: Any,
+            window: dict[str, Any] | None) -> dict[str, Any]:
     """The journal's ``run_started`` record (format in :mod:`opsrunner.report.journal`)."""
     import getpass
     import os
@@ -255,7 +321,7 @@ def _header(req: RunRequest, run: Prepared, run_id: str, plan: Any) -> dict[str,
         "options": {"check": req.check, "forks": req.forks, "confirmed": req.confirmed,
                     "verify": req.verify, "limit": req.limit, "extra_vars": sorted(run.extra),
                     "lock_wait": req.lock_wait, "force": req.force},
-        "parent": plan.parent if plan is not None else None, "window": None,
+        "parent": plan.parent if plan is not None else None, "window": window,
         "user": getpass.getuser(), "control_host": socket.gethostname(), "pid": os.getpid(),
         "opsrunner": release, "cwd": os.getcwd(),
     }

@@ -20,7 +20,7 @@ def guard(action: Callable[[], int]) -> int:
         return EXIT_USAGE
     except OpsrunnerError as exc:
         click.echo(f"error: {exc}", err=True)
-        return EXIT_USAGE
+        return exc.exit_code
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return EXIT_INTERRUPTED
