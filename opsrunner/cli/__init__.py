@@ -282,6 +282,7 @@ from opsrunner.cli.runs import runs as _runs  # noqa: E402
 
 main.add_command(_runs)
 
+
 @main.group(cls=_LazyGroup, target="opsrunner.cli.schedule:schedule")
 def schedule() -> None:
     """Schedules: systemd timers (or crontab lines) that run a workflow in its window."""
