@@ -168,8 +168,9 @@ def service_text(schedule: Schedule) -> str:
                                  *(quote_exec(arg) for arg in rest)]),
         *_comment("systemctl stop (and the backstop below) sends SIGTERM to opsrunner alone "
                   "(KillMode=mixed): it acts as Ctrl-C, the running steps finish and the "
-                  "always-steps run (exit 130); what is left is killed after TimeoutStopSec "
-                  f"(the window's drain grace {span(grace)} + {span(MARGIN.total_seconds())})."),
+                  "always-steps run (exit 130); the processes left when it exits, or all of "
+                  f"them after TimeoutStopSec (the window's drain grace {span(grace)} + "
+                  f"{span(MARGIN.total_seconds())}), are killed."),
         "KillMode=mixed", "KillSignal=SIGTERM", f"TimeoutStopSec={span(stop)}",
         *_comment("A backstop only: opsrunner closes the window itself. It is the window's "
                   f"duration {span(window.duration.total_seconds())} + drain grace + "

@@ -234,3 +234,63 @@ def test_a_last_sunday_window_in_the_berlin_gap_fires_only_through_its_dated_lin
         systemd_next(lines[:1], 1)
     fired = systemd_next(lines[1:], 2, utc("2026-12-03 00:00:00"))
     assert fired == [utc("2027-03-28 01:00:00"), utc("2028-03-26 01:00:00")]  # 03:00 CEST
+
+
+def _plan_moments(rrule: str, first: date, last: date) -> set[datetime]:
+    """Every wall-clock moment from ``first`` to ``last`` at which the plan fires (gaps aside)."""
+    calendar = plan(window(rrule), today=TODAY)
+    times = calendar.times
+    out = set()
+    day = first
+    while day <= last:
+        if any(spec.matches(day) for spec in calendar.days):
+            for hour in times.hours if times.hours is not None else range(24):
+                for minute in times.minutes if times.minutes is not None else range(60):
+                    for second in times.seconds or (0,):
+                        out.add(datetime(day.year, day.month, day.day, hour, minute, second))
+        day += timedelta(days=1)
+    return out
+
+
+@pytest.mark.parametrize("rrule", [
+    "FREQ=WEEKLY;BYDAY=SU;BYHOUR=1",
+    "FREQ=WEEKLY;BYDAY=MO,WE,FR;BYHOUR=1,3;BYMINUTE=0,30",
+    "FREQ=WEEKLY;INTERVAL=2;BYDAY=SA;BYHOUR=1",
+    "FREQ=DAILY;INTERVAL=3;BYHOUR=2;BYMINUTE=30",
+    "FREQ=DAILY;BYDAY=SA,SU;BYMONTH=1,6,12",
+    "FREQ=MONTHLY;BYDAY=1SA;BYHOUR=1",
+    "FREQ=MONTHLY;BYDAY=-1SU,2TU;BYHOUR=22",
+    "FREQ=MONTHLY;BYDAY=5SU,-5MO",
+    "FREQ=MONTHLY;BYMONTHDAY=1,15,-1,-2,-30",
+    "FREQ=MONTHLY;BYMONTHDAY=31",
+    "FREQ=MONTHLY;BYDAY=FR;BYMONTHDAY=13",
+    "FREQ=MONTHLY;BYDAY=1MO,-1FR;BYMONTHDAY=1,2,3,4,5,6,7,-3",
+    "FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=1;BYHOUR=2",
+    "FREQ=MONTHLY;INTERVAL=5;BYDAY=1SU",
+    "FREQ=MONTHLY;BYDAY=SU;BYSETPOS=2,-1;BYHOUR=1",
+    "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1;BYHOUR=22",
+    "FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU;BYHOUR=3",
+    "FREQ=YEARLY;BYDAY=1MO,-2FR,20WE",
+    "FREQ=YEARLY;BYYEARDAY=100,-1",
+    "FREQ=YEARLY;BYWEEKNO=1;BYDAY=MO",
+    "FREQ=YEARLY;INTERVAL=2;BYMONTH=2;BYMONTHDAY=29",
+    "FREQ=MONTHLY",
+    "FREQ=YEARLY",
+    "FREQ=HOURLY;INTERVAL=6;BYMINUTE=15;BYDAY=SA",
+    "FREQ=HOURLY;INTERVAL=5;BYMINUTE=0;BYMONTHDAY=1",
+    "FREQ=MINUTELY;INTERVAL=20;BYHOUR=2,3;BYDAY=SU",
+])
+def test_the_plan_covers_every_occurrence_and_only_those_when_exact(rrule: str) -> None:
+    """dateutil's RRULE (the reference, in wall-clock time) against the plan, two years."""
+    from dateutil.rrule import rrulestr
+
+    start = datetime(2026, 1, 3)
+    first, last = date(2026, 12, 3), date(2028, 12, 31)
+    occurrences = set(rrulestr(rrule, dtstart=start).between(
+        datetime.combine(first, datetime.min.time()),
+        datetime.combine(last, datetime.max.time()), inc=True))
+    fired = _plan_moments(rrule, first, last)
+    assert occurrences, rrule
+    assert occurrences <= fired, sorted(occurrences - fired)[:5]
+    if plan(window(rrule), today=TODAY).exact:
+        assert fired == occurrences, sorted(fired - occurrences)[:5]
