@@ -301,9 +301,10 @@ def _install(folder: Path, schedule_: Schedule, calendar: CalendarPlan, *,
         raise UsageError(f"--dir {folder}: no such folder")
     conflicts(folder, schedule_, replace=replace)
     expressions = oncalendar(calendar)
+    now = datetime.now(UTC).replace(microsecond=0)
     fired: list[datetime] | None = None
     if shutil.which("systemd-analyze"):
-        fired = systemd_next(expressions, 5)  # before writing: refuses what systemd refuses
+        fired = systemd_next(expressions, 5, now)  # before writing: refuses what systemd does
     service, timer = write_pair(folder, schedule_, calendar)
     window = schedule_.window
     click.echo(f"wrote {service}\nwrote {timer}")
@@ -318,7 +319,7 @@ def _install(folder: Path, schedule_: Schedule, calendar: CalendarPlan, *,
         click.echo("next openings, as systemd computes them:")
         for moment in fired:
             click.echo(f"  {_both(moment, zone)}")
-        _compare(window, fired, exact=calendar.exact)
+        _compare(window, fired, now, exact=calendar.exact)
     click.echo(f"then:\n  systemctl daemon-reload\n  systemctl enable --now {schedule_.name}.timer")
     return 0
 
@@ -328,22 +329,17 @@ def _both(moment: datetime, zone: ZoneInfo) -> str:
     return f"{local:%a %Y-%m-%d %H:%M:%S %Z} ({moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC)"
 
 
-def _compare(window: Window, fired: list[datetime], *, exact: bool) -> None:
-    """Warn when systemd's firings miss an opening of the window (or, for an exact calendar,
-    differ from them) as opsrunner's calendar computes them."""
-    try:
-        from opsrunner.windows import calendar as window_calendar
-    except ImportError:  # the windows calendar is not there yet
-        return
+def _compare(window: Window, fired: list[datetime], now: datetime, *, exact: bool) -> None:
+    """Warn when systemd's firings after ``now`` miss an opening of the window (or, for an
+    exact calendar, differ from them) as opsrunner's calendar computes them."""
+    from opsrunner.windows import calendar as window_calendar
+
     if not fired:
         return
-    start = datetime.now(UTC)
-    openings = [o.opens.astimezone(UTC) for o in
-                window_calendar.openings(window, start.astimezone(ZoneInfo(window.timezone)),
-                                         len(fired))]
-    horizon = fired[-1]
-    missed = [o for o in openings if o <= horizon and o not in fired]
-    extra = [f for f in fired if f not in openings and (not openings or f <= openings[-1])]
+    ahead = [o.opens.astimezone(UTC) for o in window_calendar.openings(window, now, len(fired) + 1)
+             if o.opens.astimezone(UTC) > now][:len(fired)]
+    missed = [o for o in ahead if o <= fired[-1] and o not in fired]
+    extra = [f for f in fired if f not in ahead and (not ahead or f <= ahead[-1])]
     zone = ZoneInfo(window.timezone)
     if missed:
         click.echo("warning: the timer would miss these openings of the window: "

@@ -79,6 +79,7 @@ def test_install_writes_a_verified_pair_and_says_what_next(cli: Cli,
                                                            setup: dict[str, Path]) -> None:
     code, out, err = install(cli, setup, "-e", "greeting=hello there", "--randomized-delay", "5m")
     assert code == 0, err
+    assert "warning" not in err
     name = "opsrunner-vacuum-sunday-night"
     assert unit_files(setup) == [f"{name}.service", f"{name}.timer"]
     service, timer = (setup["units"] / f"{name}.service", setup["units"] / f"{name}.timer")
@@ -214,3 +215,21 @@ def test_help_does_not_import_the_schedule_modules() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == ""
+
+
+def test_install_warns_when_systemd_would_miss_an_opening(capsys: pytest.CaptureFixture[str]) -> None:
+    from datetime import UTC, datetime
+
+    from opsrunner.windows import calendar as window_calendar
+
+    schedule_cli = importlib.import_module("opsrunner.cli.schedule")
+    daily = Window("daily", "FREQ=DAILY;BYHOUR=2", timedelta(hours=1), "UTC", date(2026, 1, 1))
+    now = datetime(2026, 12, 3, 12, tzinfo=UTC)
+    opens = [o.opens.astimezone(UTC) for o in window_calendar.openings(daily, now, 3)]
+    schedule_cli._compare(daily, opens, now, exact=True)
+    assert capsys.readouterr().err == ""
+    schedule_cli._compare(daily, [opens[0], opens[2]], now, exact=True)
+    assert "would miss these openings of the window: Sat 2026-12-05 02:00:00 UTC" in (
+        capsys.readouterr().err)
+    schedule_cli._compare(daily, [*opens[:2], opens[1].replace(hour=3)], now, exact=True)
+    assert "fires at times the window does not open" in capsys.readouterr().err

@@ -294,3 +294,60 @@ def test_the_plan_covers_every_occurrence_and_only_those_when_exact(rrule: str) 
     assert occurrences <= fired, sorted(occurrences - fired)[:5]
     if plan(window(rrule), today=TODAY).exact:
         assert fired == occurrences, sorted(fired - occurrences)[:5]
+
+
+# systemd against opsrunner's own calendar (opsrunner.windows.calendar), which `opsrunner window
+# next` prints: the next five firings are the next five openings.
+
+def _agree(win: Window, base: datetime, today: date | None = None) -> list[datetime]:
+    from opsrunner.windows import calendar as window_calendar
+
+    calendar = plan(win, today=today or base.date())
+    fired = systemd_next(render(calendar), 5, base)
+    ahead = [o.opens.astimezone(UTC) for o in window_calendar.openings(win, base, 6)
+             if o.opens.astimezone(UTC) > base][:5]
+    assert calendar.exact
+    assert fired == ahead
+    return fired
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+@needs_systemd
+@pytest.mark.parametrize(("rrule", "zone"), [
+    ("FREQ=WEEKLY;BYDAY=SU;BYHOUR=1;BYMINUTE=0", "Asia/Tokyo"),
+    ("FREQ=MONTHLY;BYDAY=1SA;BYHOUR=1;BYMINUTE=0", "Europe/Berlin"),
+    ("FREQ=DAILY;BYHOUR=2;BYMINUTE=30", "America/New_York"),
+    ("FREQ=WEEKLY;BYDAY=MO,WE,FR;BYHOUR=22;BYMINUTE=0,30", "Europe/London"),
+    ("FREQ=MONTHLY;BYDAY=-1SU;BYHOUR=2;BYMINUTE=30", "Europe/Berlin"),
+    ("FREQ=YEARLY;BYMONTH=3,10;BYDAY=-1SU;BYHOUR=2;BYMINUTE=30", "Europe/Berlin"),
+])
+def test_systemd_agrees_with_the_window_calendar_from_now(rrule: str, zone: str) -> None:
+    _agree(Window("w", rrule, timedelta(hours=2), zone, date(2026, 1, 1)), _now())
+
+
+@needs_systemd
+def test_systemd_agrees_with_the_window_calendar_across_the_2026_03_08_gap() -> None:
+    """systemd alone skips 02:30 on 2026-03-08 (it does not exist in New York); the window
+    opens at 03:00 EDT, when the clocks jump; the plan's dated line makes systemd fire then."""
+    from opsrunner.windows import calendar as window_calendar
+
+    daily = Window("w", "FREQ=DAILY;BYHOUR=2;BYMINUTE=30", timedelta(hours=2),
+                   "America/New_York", date(2026, 1, 1))
+    base = utc("2026-03-06 00:00:00")
+    fired = _agree(daily, base, today=date(2026, 3, 1))
+    assert fired[2] == utc("2026-03-08 07:00:00")
+    gap = window_calendar.openings(daily, base, 5)[2]
+    assert gap.note == ("02:30 does not exist on 2026-03-08 in America/New_York (DST gap); "
+                        "opens at 03:00")
+    assert utc("2026-03-08 07:00:00") not in systemd_next(render(plan(daily))[:1], 5, base)
+
+
+@needs_systemd
+def test_systemd_agrees_with_the_window_calendar_across_the_2026_11_01_repeat() -> None:
+    daily = Window("w", "FREQ=DAILY;BYHOUR=1;BYMINUTE=30", timedelta(hours=2),
+                   "America/New_York", date(2026, 1, 1))
+    fired = _agree(daily, utc("2026-10-30 12:00:00"))
+    assert fired[1] == utc("2026-11-01 05:30:00")  # the first 01:30, EDT
