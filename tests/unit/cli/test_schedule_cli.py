@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from opsrunner.schedule.units import parse_unit
 from opsrunner.windows.model import Window
 
 needs_systemd = pytest.mark.skipif(shutil.which("systemd-analyze") is None,
@@ -25,31 +26,31 @@ needs_systemd = pytest.mark.skipif(shutil.which("systemd-analyze") is None,
 OPSRUNNER = Path(sys.executable).parent / "opsrunner"
 Cli = Callable[..., tuple[int, str, str]]
 
-WINDOWS = {
-    "sunday-night": Window("sunday-night", "FREQ=WEEKLY;BYDAY=SU;BYHOUR=1;BYMINUTE=0",
-                           timedelta(hours=3), "Asia/Tokyo", date(2026, 1, 4)),
-    "first-saturday": Window("first-saturday", "FREQ=MONTHLY;BYDAY=1SA;BYHOUR=1",
-                             timedelta(hours=2), "Europe/Berlin", date(2026, 1, 3)),
-}
+WINDOWS_YAML = """
+windows:
+  sunday-night:
+    rrule: "FREQ=WEEKLY;BYDAY=SU;BYHOUR=1;BYMINUTE=0"
+    duration: 3h
+    timezone: Asia/Tokyo
+  first-saturday:
+    monthly: "first Sat 01:00"
+    duration: 2h
+    timezone: Europe/Berlin
+  far-future:
+    daily: "02:30"
+    duration: 1h
+    timezone: America/New_York
+    start: 2099-01-01
+"""
 
 
 @pytest.fixture
 def setup(tmp_path: Path, local_inventory: Callable[..., Path],
           monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     schedule_cli = importlib.import_module("opsrunner.cli.schedule")
-
     inventory = local_inventory(("h1",))
     windows = inventory / "windows.yaml"
-    windows.write_text("# read through the patched loader below\n")
-
-    def find_window(inventory_path: str, windows_file: str | None, name: str) -> tuple[Path, Window]:
-        from opsrunner.errors import UsageError
-
-        if name not in WINDOWS:
-            raise UsageError(f"unknown window {name!r}")
-        return Path(windows_file or windows).resolve(), WINDOWS[name]
-
-    monkeypatch.setattr(schedule_cli, "_find_window", find_window)
+    windows.write_text(WINDOWS_YAML)
     monkeypatch.setattr(schedule_cli, "opsrunner_command", lambda: (str(OPSRUNNER),))
     workflow = tmp_path / "vacuum.yml"
     workflow.write_text(textwrap.dedent("""
@@ -114,6 +115,7 @@ def test_the_window_option_wins_and_names_the_units(cli: Cli, setup: dict[str, P
     (("-e", "API_TOKEN=x"), "secret_env: NAME} with --env-file"),
     (("--randomized-delay", "20m"), "longer than the start deadline"),
     (("--window", "nope"), "unknown window 'nope'"),
+    (("--windows", "missing.yaml"), "missing.yaml"),
     (("--name", "a b"), "letters, digits"),
     (("-e", "not a var"), "expected KEY=VALUE"),
 ])
@@ -233,3 +235,22 @@ def test_install_warns_when_systemd_would_miss_an_opening(capsys: pytest.Capture
         capsys.readouterr().err)
     schedule_cli._compare(daily, [*opens[:2], opens[1].replace(hour=3)], now, exact=True)
     assert "fires at times the window does not open" in capsys.readouterr().err
+
+
+def test_the_units_command_is_a_run_its_window_refuses_outside_an_opening(
+        cli: Cli, setup: dict[str, Path]) -> None:
+    """ExecStart as systemd splits it, run as the service would (its working folder): the
+    window is not open (it first opens in 2099), so the run changes nothing and exits 3."""
+    from tests.unit.schedule.test_units import systemd_words
+
+    code, _, err = install(cli, setup, "--window", "far-future")
+    assert code == 0, err
+    assert "before the window's first opening on 2099-01-01" in err
+    service = (setup["units"] / "opsrunner-vacuum-far-future.service").read_text()
+    line = next(v for k, v in parse_unit(service)["Service"] if k == "ExecStart")
+    argv = systemd_words(line)
+    done = subprocess.run(argv, cwd=setup["workflow"].parent, capture_output=True, text=True,
+                          check=False, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
+    assert done.returncode == 3, done.stderr
+    assert "window far-future is not open now" in done.stderr
+    assert "nothing was changed" in done.stderr
