@@ -286,3 +286,8 @@ main.add_command(_runs)
 @main.group(cls=_LazyGroup, target="opsrunner.cli.schedule:schedule")
 def schedule() -> None:
     """Schedules: systemd timers (or crontab lines) that run a workflow in its window."""
+
+
+@main.group(cls=_LazyGroup, target="opsrunner.cli.windows:window")
+def window() -> None:
+    """Maintenance windows: list them, show the next openings of one (next NAME)."""
