@@ -24,7 +24,6 @@ rule that never fires returns nothing instead of spinning. Nothing here reads th
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,8 +41,6 @@ FREQUENCIES = ("YEARLY", "MONTHLY", "WEEKLY", "DAILY", "HOURLY")
 """The FREQ values a window may use (MINUTELY and SECONDLY are refused)."""
 
 _CYCLE = 400  # years after which the Gregorian calendar (dates and weekdays) repeats exactly
-_UNITS_PER_CYCLE = {"YEARLY": 400, "MONTHLY": 4800, "WEEKLY": 20871, "DAILY": 146097,
-                    "HOURLY": 146097 * 24}
 _FAST_FORWARD_DAYS = {"WEEKLY": 7, "DAILY": 1, "HOURLY": 1}  # days per INTERVAL step
 _UNTIL = re.compile(r"(?P<day>\d{8})(?:T(?P<time>\d{6})(?P<utc>Z?))?")
 _LAST_YEAR = datetime(9999, 12, 31, 23, 59, 59)
@@ -175,10 +172,12 @@ def occurrences(rule: Rule, start: date, since: datetime, end: datetime) -> Iter
     if end < max(anchor, since):
         return
     # dateutil checks UNTIL only on a matching candidate: a rule that never fires would scan
-    # up to year 9999. Evaluated whole 400-year cycles later (same dates, weekdays and phase
-    # of INTERVAL), the scan past ``end`` is short.
-    cycle = _CYCLE * (rule.interval // math.gcd(rule.interval, _UNITS_PER_CYCLE[rule.freq]))
-    shift = max(0, (_LAST_YEAR.year - end.year) // cycle) * cycle
+    # up to year 9999. Evaluated whole 400-year cycles later (every date, DTSTART included,
+    # moved by the same number of days, weekdays kept), the scan past ``end`` is short.
+    # Easter does not repeat every 400 years: a BYEASTER rule is evaluated where it is.
+    shift = max(0, (_LAST_YEAR.year - end.year) // _CYCLE) * _CYCLE
+    if "BYEASTER=" in rule.core:
+        shift = 0
     text = f"{rule.core};UNTIL={_years(end, shift):%Y%m%dT%H%M%S}"
     stream: Iterator[datetime] = iter(rrulestr(text, dtstart=_years(anchor, shift)))
     if rule.count is not None:

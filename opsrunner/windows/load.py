@@ -146,7 +146,10 @@ def load_windows(path: Path) -> WindowSet:
     except ValueError as exc:  # YAML's date reader refuses 2026-13-01 without a position
         raise WorkflowErrors(_bad_dates(path, exc)) from None
     reader = _Reader(positions, _source_lines(path))
-    top = reader.mapping(data, (), "a windows file", TOP_KEYS) or {}
+    top = reader.mapping(data, (), "a windows file", TOP_KEYS)
+    if top is None:
+        reader.raise_if_any()
+        return WindowSet(source=str(path))  # not reached: a non-mapping is reported
     shared = _shared_blackouts(reader, top.get("blackouts"))
     windows: dict[str, Window] = {}
     listing = top.get("windows")
