@@ -215,7 +215,11 @@ class _Builder:
     def _scalar(self, node: yaml.ScalarNode) -> Any:
         if node.tag not in type(self.loader).yaml_constructors:
             raise _Problem(f"unsupported YAML tag {node.tag!r}", node.start_mark)
-        return self.loader.construct_object(node, deep=True)
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (ValueError, OverflowError) as exc:  # a date that does not exist: 2026-13-01
+            raise _Problem(f"{node.value!r} is not a valid {node.tag.rsplit(':', 1)[-1]}: "
+                           f"{exc}", node.start_mark) from None
 
     def _key(self, node: yaml.Node) -> Hashable:
         if not isinstance(node, yaml.ScalarNode):

@@ -196,3 +196,15 @@ def test_second_document_names_the_kind() -> None:
         parse_yaml("a: 1\n---\nb: 2\n", "f.yml", kind="inventory file")
     assert str(info.value) == ("f.yml:2:1: an inventory file holds a single YAML document; "
                                "found a second one")
+
+
+def test_a_date_that_does_not_exist_is_a_located_error_not_a_crash():
+    import pytest
+
+    from opsrunner.errors import WorkflowError
+    from opsrunner.yamlsrc import parse_yaml
+
+    with pytest.raises(WorkflowError) as info:
+        parse_yaml("name: n\nfreeze: 2026-13-01\n", "wf.yml")
+    assert str(info.value.location) == "wf.yml:2:9"
+    assert "'2026-13-01' is not a valid timestamp" in str(info.value)
