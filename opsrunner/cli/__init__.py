@@ -191,13 +191,18 @@ def verify(workflow: str, inventory: str | None, limit: str | None, extra: tuple
 @click.option("-i", "--inventory", "inventory", envvar=INVENTORY_ENV,
               help="Also check host selection and undefined variables against it.")
 @common_options
+@click.option("--window", metavar="NAME", help="Also check this maintenance window (over the "
+              "workflow's window:) against the workflow.")
+@click.option("--windows", "windows_file", type=click.Path(dir_okay=False),
+              help="The windows file. Default: windows.yaml in the inventory folder.")
 def validate(workflow: str, inventory: str | None, limit: str | None, extra: tuple[str, ...],
-             plugin_dirs: tuple[str, ...]) -> None:
-    """Parse WORKFLOW and check it (keys, tasks, parameters, templates); connect to nothing."""
+             plugin_dirs: tuple[str, ...], window: str | None, windows_file: str | None) -> None:
+    """Parse WORKFLOW and check it (keys, tasks, parameters, templates, its window);
+    connect to nothing."""
     from opsrunner.cli.commands import validate_workflow
 
     sys.exit(guard(lambda: validate_workflow(Path(workflow), inventory, limit, extra,
-                                              plugin_dirs)))
+                                              plugin_dirs, window, windows_file)))
 
 
 @main.command()

@@ -369,8 +369,10 @@ def verify_workflow(req: RunRequest) -> int:
 
 
 def validate_workflow(path: Path, inventory_path: str | None, limit: str | None,
-                      extra_items: Sequence[str], plugin_dirs: Sequence[str]) -> int:
-    """``opsrunner validate``: parse and check; with an inventory, hosts and variables too."""
+                      extra_items: Sequence[str], plugin_dirs: Sequence[str],
+                      window: str | None = None, windows_file: str | None = None) -> int:
+    """``opsrunner validate``: parse and check; with an inventory, hosts and variables too;
+    with a window (``window:`` or ``--window``), the window and whether the workflow fits."""
     registry = load_registry(plugin_dirs)
     extra = parse_extra_vars(extra_items)
     workflow = load_workflow(path, registry)
@@ -380,11 +382,44 @@ def validate_workflow(path: Path, inventory_path: str | None, limit: str | None,
         hosts = select_hosts(inventory, workflow, limit)
         _raise_undefined(workflow, hosts, extra)
         detail = f", {len(hosts)} host(s): {', '.join(h.name for h in hosts)}"
+    name = window or workflow.window
+    if name is not None:
+        detail += _validate_window(workflow, name, inventory_path, windows_file)
     for note in workflow.notes:
         print(f"note: {note}", file=sys.stderr)
     print(f"{path}: ok ({len(workflow.steps)} step(s), {len(workflow.always)} always-step(s), "
           f"{len(workflow.verify)} check file(s){detail})")
     return EXIT_OK
+
+
+def _validate_window(workflow: Workflow, name: str, inventory: str | None,
+                     windows_file: str | None) -> str:
+    """Check window ``name`` and that the workflow's steps could run in it; UsageError with
+    every problem, else the detail for the ok line."""
+    from opsrunner.windows import find_windows_file, load_windows
+    from opsrunner.windows.check import problems
+    from opsrunner.windows.model import WindowSet
+
+    path = find_windows_file(inventory, windows_file)
+    if path is None:
+        raise UsageError(f"{workflow.path}: runs in window {name!r}: give -i INVENTORY (with a "
+                         f"windows.yaml) or --windows FILE to check it")
+    windows = load_windows(path)
+    if name not in windows.windows:
+        from opsrunner.errors import unknown_name_message
+
+        raise UsageError(f"{path}: " + unknown_name_message("window", name, windows.windows))
+    chosen = windows.windows[name]
+    found = problems(WindowSet(windows.source, {name: chosen}))
+    estimates = [s.estimate for s in workflow.steps if s.estimate is not None]
+    if estimates and min(estimates) > chosen.duration.total_seconds():
+        shortest = min(estimates)
+        found.append(f"{chosen.location}: window {name}: it is open for "
+                     f"{chosen.duration.total_seconds() / 60:g} min, shorter than the workflow's "
+                     f"shortest step estimate ({shortest / 60:g} min): no step could ever start")
+    if found:
+        raise UsageError("\n".join(found))
+    return f", window {name} ({path})"
 
 
 def list_plugins(plugin_dirs: Sequence[str], output: str) -> int:
