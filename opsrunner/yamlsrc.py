@@ -218,8 +218,12 @@ class _Builder:
         try:
             return self.loader.construct_object(node, deep=True)
         except (ValueError, OverflowError) as exc:  # a date that does not exist: 2026-13-01
-            raise _Problem(f"{node.value!r} is not a valid {node.tag.rsplit(':', 1)[-1]}: "
-                           f"{exc}", node.start_mark) from None
+            kind = node.tag.rsplit(":", 1)[-1]
+            expected = ("; expected YYYY-MM-DD (or a date and time)" if kind == "timestamp"
+                        else "")
+            what = "a date" if kind == "timestamp" else f"a valid {kind}"
+            raise _Problem(f"{node.value} is not {what} ({exc}){expected}",
+                           node.start_mark) from None
 
     def _key(self, node: yaml.Node) -> Hashable:
         if not isinstance(node, yaml.ScalarNode):

@@ -207,4 +207,5 @@ def test_a_date_that_does_not_exist_is_a_located_error_not_a_crash():
     with pytest.raises(WorkflowError) as info:
         parse_yaml("name: n\nfreeze: 2026-13-01\n", "wf.yml")
     assert str(info.value.location) == "wf.yml:2:9"
-    assert "'2026-13-01' is not a valid timestamp" in str(info.value)
+    assert "2026-13-01 is not a date (month must be in 1..12); expected YYYY-MM-DD" in \
+        str(info.value)

@@ -251,7 +251,7 @@ def test_other_dates_are_refused_naming_the_form(write, text, got):
 def test_a_date_that_does_not_exist_is_located(write):
     path = write(window_yaml(start="2026-02-30"))
     assert one_problem(path) == ("6:12", "2026-02-30 is not a date (day is out of range for "
-                                         "month); expected YYYY-MM-DD")
+                                         "month); expected YYYY-MM-DD (or a date and time)")
     quoted = write(window_yaml(start='"2026-02-30"'))
     assert one_problem(quoted)[1].startswith("window w: 'start': '2026-02-30' is not a date")
 
