@@ -25,6 +25,7 @@ import asyncio
 import email
 import email.policy
 import hmac
+import inspect
 import ipaddress
 import logging
 import threading
@@ -154,19 +155,50 @@ class _Controller(Controller):
     """aiosmtpd's threaded controller, bound to port 0: the port the system chose is read
     back before the controller first connects to its own server."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sessions: list[SMTP] = []
+        """Every connection's protocol, for the stop to close what is still open."""
+
+    def factory(self) -> SMTP:
+        smtp = super().factory()  # type: ignore[no-untyped-call]  # untyped in aiosmtpd
+        assert isinstance(smtp, SMTP)
+        self.sessions.append(smtp)
+        return smtp
+
     def cancel_tasks(self, stop_loop: bool = True) -> None:
-        """Cancel every task (open sessions) and stop the loop once they have ended, so no
-        task is left pending when the loop closes."""
-        tasks = list(asyncio.all_tasks(self.loop))
-        for task in tasks:
-            task.cancel()
+        """Stop accepting, close every connection, then wait for or cancel every task until
+        none is left, and only then stop the loop: no task is pending and no socket open
+        when the loop closes."""
+        self.loop.create_task(self._drain(stop_loop))
 
-        async def finish() -> None:
+    async def _drain(self, stop_loop: bool) -> None:
+        this = asyncio.current_task()
+        listening = self.server is not None
+        while True:
+            tasks = [task for task in asyncio.all_tasks(self.loop) if task is not this]
+            if any(_not_started(task) for task in tasks):
+                # Let every task take its first step: a connection accepted while stopping
+                # must attach to the server before it closes (asyncio leaks its socket
+                # otherwise), and a task cancelled before its first step never cleans up.
+                await asyncio.sleep(0)
+                continue
+            if listening and self.server is not None:
+                self.server.close()  # no connection comes in after this
+                listening = False
+                continue
+            if not tasks:
+                break
+            for session in self.sessions:
+                if session.transport is not None:
+                    session.transport.close()  # its connection_lost cancels its handler
+            for task in tasks:
+                task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            if stop_loop:
-                self.loop.stop()
-
-        self.loop.create_task(finish())
+        for _ in range(3):  # the closed transports' connection_lost callbacks
+            await asyncio.sleep(0)
+        if stop_loop:
+            self.loop.stop()
 
     def _trigger_server(self) -> None:
         sockets = getattr(self.server, "sockets", None) or ()
@@ -224,6 +256,11 @@ def running_smtp(folder: Path, *, user: str | None = None, password: str | None 
         if not loop.is_closed():
             loop.close()
         logging.getLogger("mail.log").removeFilter(quiet)
+
+
+def _not_started(task: asyncio.Task[Any]) -> bool:
+    coro = task.get_coro()
+    return inspect.iscoroutine(coro) and inspect.getcoroutinestate(coro) == inspect.CORO_CREATED
 
 
 def _is_ip(name: str) -> bool:
