@@ -1,7 +1,7 @@
 # Set-up and checks. Every target installs what it needs on a fresh Debian machine (as root).
 VENV ?= .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := openssh-server openssh-client sudo python3-venv python3-dev gcc libxml2-dev postgresql-15 apache2 genisoimage curl systemd
+APT_PACKAGES := openssh-server openssh-client sudo python3-venv python3-dev gcc libxml2-dev postgresql-15 apache2 genisoimage curl systemd chromium
 .PHONY: deps venv test unit lint demo clean
 
 deps:

@@ -65,10 +65,15 @@ class CheckRecord:
     status: str
     message: str = ""
     duration: float = 0.0
+    evidence: dict[str, str] = field(default_factory=dict)
+    """What the check recorded with the ``evidence`` fixture (name -> value)."""
 
     def as_json(self) -> dict[str, Any]:
-        return {"name": self.name, "file": self.file, "status": self.status,
-                "message": self.message, "duration": round(self.duration, 3)}
+        out = {"name": self.name, "file": self.file, "status": self.status,
+               "message": self.message, "duration": round(self.duration, 3)}
+        if self.evidence:
+            out["evidence"] = dict(self.evidence)
+        return out
 
 
 @dataclass

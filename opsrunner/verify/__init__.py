@@ -23,20 +23,26 @@ from opsrunner.host import Host
 from opsrunner.report import CheckRecord
 from opsrunner.secrets import Redactor
 from opsrunner.verify.junit_read import read_cases
-from opsrunner.verify.pytest_plugin import LOCAL_HOST_ENV, VARS_ENV
+from opsrunner.verify.pytest_plugin import EVIDENCE_PREFIX, LOCAL_HOST_ENV, PARAMS_ENV, VARS_ENV
 
 if TYPE_CHECKING:
     from opsrunner.hoststate import HostState
 
 
-def run_checks(files: Sequence[Path], hosts: Sequence[Host], *,
+def run_checks(files: Sequence[Path | str], hosts: Sequence[Host], *,
                host_vars: Mapping[str, Mapping[str, Any]] | None = None,
-               redactor: Redactor | None = None) -> dict[str, list[CheckRecord]]:
+               redactor: Redactor | None = None,
+               params: Mapping[str, Mapping[str, Any]] | None = None,
+               ) -> dict[str, list[CheckRecord]]:
     """Run ``files`` on ``hosts``; return each host's check records (never raises for failures).
 
-    ``host_vars`` maps a host name to what its checks see as ``hostvars`` (the runner passes
-    each host's template context: inventory data, workflow vars, ``-e`` vars, registered
-    results); a host without an entry gets its inventory data.
+    ``files`` are check files or pytest node ids (``path/file.py::test_name``), all in one
+    folder. ``host_vars`` maps a host name to what its checks see as ``hostvars`` (the runner
+    passes each host's template context: inventory data, workflow vars, ``-e`` vars, registered
+    results); a host without an entry gets its inventory data. ``params`` maps a node id
+    (``/abs/file.py::test_name``) to what that test sees as ``params`` (a compliance
+    control's thresholds). Each record's ``evidence`` is what
+    its check recorded (see :mod:`opsrunner.verify.pytest_plugin`), with secrets masked.
     """
     redactor = redactor or Redactor(())
     results: dict[str, list[CheckRecord]] = {h.name: [] for h in hosts}
@@ -47,8 +53,11 @@ def run_checks(files: Sequence[Path], hosts: Sequence[Host], *,
         _write_private(vars_file, json.dumps(
             {h.name: {**(seen.get(h.name) or h.data), "inventory_hostname": h.name,
                       "sysroot": h.sysroot} for h in hosts}, default=str))
+        params_file = workdir / "params.json"
+        _write_private(params_file, json.dumps({k: dict(v) for k, v in (params or {}).items()},
+                                              default=str))
         for group in _groups(hosts, results):
-            _run_group(files, group, workdir, vars_file, results, redactor)
+            _run_group(files, group, workdir, vars_file, params_file, results, redactor)
     finally:
         _close_masters(workdir, hosts)
         shutil.rmtree(workdir, ignore_errors=True)
@@ -113,16 +122,18 @@ def ssh_config(hosts: Sequence[Host], control_dir: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _run_group(files: Sequence[Path], group: list[Host], workdir: Path, vars_file: Path,
-               results: dict[str, list[CheckRecord]], redactor: Redactor) -> None:
+def _run_group(files: Sequence[Path | str], group: list[Host], workdir: Path, vars_file: Path,
+               params_file: Path, results: dict[str, list[CheckRecord]],
+               redactor: Redactor) -> None:
     first = group[0]
     tag = f"{first.connection}-{first.name}"
     junit = workdir / f"{tag}.xml"
     ini = workdir / "pytest.ini"
     ini.write_text("[pytest]\n", encoding="utf-8")
-    env = {**os.environ, VARS_ENV: str(vars_file)}
+    env = {**os.environ, VARS_ENV: str(vars_file), PARAMS_ENV: str(params_file)}
+    rootdir = Path(str(files[0]).partition("::")[0]).parent
     args = [sys.executable, "-m", "pytest", "-p", "opsrunner.verify.pytest_plugin",
-            "-p", "no:cacheprovider", "-c", str(ini), "--rootdir", str(files[0].parent),
+            "-p", "no:cacheprovider", "-c", str(ini), "--rootdir", str(rootdir),
             f"--junitxml={junit}", "-q", "--no-header", "-rN"]
     if first.connection == "local":
         env[LOCAL_HOST_ENV] = first.name
@@ -143,8 +154,10 @@ def _run_group(files: Sequence[Path], group: list[Host], workdir: Path, vars_fil
                                              f"pytest exited {proc.returncode}: {tail}"))
         return
     for case in read_cases(junit):
+        found = {name.removeprefix(EVIDENCE_PREFIX): redactor.text(value)
+                 for name, value in case.properties if name.startswith(EVIDENCE_PREFIX)}
         record = CheckRecord(case.name, case.file, case.status, redactor.text(case.message),
-                             case.time)
+                             case.time, found)
         for name in _owners(case.name, names, first.connection == "local"):
             results[name].append(record)
 

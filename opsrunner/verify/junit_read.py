@@ -9,13 +9,15 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Case:
-    """One test case: ``status`` is passed, failed, skipped or error."""
+    """One test case: ``status`` is passed, failed, skipped or error; ``properties``: its
+    ``<property>`` elements (name, value) in order."""
 
     name: str
     file: str
     status: str
     message: str
     time: float
+    properties: tuple[tuple[str, str], ...] = ()
 
 
 def read_cases(path: Path) -> list[Case]:
@@ -31,6 +33,8 @@ def read_cases(path: Path) -> list[Case]:
                 message = (child.get("message") or child.text or "").strip()
                 break
         classname = tc.get("classname", "")
+        properties = tuple((prop.get("name", ""), prop.get("value", ""))
+                           for prop in tc.iterfind("properties/property"))
         cases.append(Case(tc.get("name", ""), tc.get("file") or classname, status,
-                          message[:2000], float(tc.get("time") or 0.0)))
+                          message[:2000], float(tc.get("time") or 0.0), properties))
     return cases

@@ -23,6 +23,9 @@ import pytest
 
 VARS_ENV = "OPSRUNNER_VERIFY_VARS"
 LOCAL_HOST_ENV = "OPSRUNNER_VERIFY_LOCAL_HOST"
+PARAMS_ENV = "OPSRUNNER_VERIFY_PARAMS"
+EVIDENCE_PREFIX = "evidence:"
+"""The JUnit property name prefix of each ``evidence(name, value)``."""
 
 
 def _all_vars() -> dict[str, dict[str, Any]]:
@@ -45,6 +48,37 @@ def host_name(host: Any) -> str:
 @pytest.fixture(scope="session")
 def _opsrunner_vars() -> dict[str, dict[str, Any]]:
     return _all_vars()
+
+
+@pytest.fixture(scope="session")
+def _opsrunner_params() -> dict[str, dict[str, Any]]:
+    path = os.environ.get(PARAMS_ENV)
+    if not path:
+        return {}
+    with open(path, encoding="utf-8") as fh:
+        data: dict[str, dict[str, Any]] = json.load(fh)
+    return data
+
+
+@pytest.fixture
+def params(request: pytest.FixtureRequest,
+           _opsrunner_params: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The thresholds of the compliance control this test is (empty for a workflow check).
+
+    The params file maps ``<check file>::<test function>`` to the control's params."""
+    node = request.node
+    key = f"{node.path}::{getattr(node, 'originalname', node.name)}"
+    return dict(_opsrunner_params.get(key, {}))
+
+
+@pytest.fixture
+def evidence(request: pytest.FixtureRequest) -> Callable[[str, object], None]:
+    """Record ``name = value`` as evidence of this check (kept whether it passes or fails)."""
+
+    def record(name: str, value: object) -> None:
+        request.node.user_properties.append((EVIDENCE_PREFIX + name, str(value)))
+
+    return record
 
 
 @pytest.fixture
