@@ -180,7 +180,7 @@ class ComplianceReport:
     run_id: str
     profile: Profile
     started: str
-    """UTC, ISO 8601 with a ``Z``."""
+    """UTC, ISO 8601 with milliseconds and a ``Z`` (as the run journals)."""
     hosts: list[str]
     results: list[ControlResult] = field(default_factory=list)
     duration: float = 0.0
