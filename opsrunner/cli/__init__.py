@@ -167,17 +167,54 @@ def _stop_like_ctrl_c() -> None:
     signal.signal(signal.SIGTERM, interrupt)
 
 
-@main.command(epilog=EXIT_CODES)
-@click.argument("workflow", type=click.Path(dir_okay=False))
+COMPLIANCE_EXIT_CODES = ("With --profile: 0 every control passed or was waived, 1 usage or "
+                         "input error (nothing was checked), 2 a control failed or could not "
+                         "run.")
+
+
+@main.command(epilog=EXIT_CODES + "\n\n" + COMPLIANCE_EXIT_CODES)
+@click.argument("workflow", type=click.Path(dir_okay=False), required=False)
 @inventory_option
 @common_options
+@click.option("--profile", metavar="NAME|PATH", help="Run a compliance profile's controls "
+              "instead of a workflow's checks: a name in profiles/ (olvm-baseline) or a path.")
+@click.option("--control", "controls", multiple=True, metavar="ID",
+              help="With --profile: only this control (repeatable).")
+@click.option("--waivers", "waivers_file", type=click.Path(dir_okay=False),
+              help="With --profile: the waivers file (accepted deviations, with expiry).")
+@click.option("--accept", is_flag=True,
+              help="With --profile: record this run's results as the accepted baseline.")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False),
+              help="With --profile: write a self-contained HTML report.")
+@state_dir_option
 @click.option("--output", type=click.Choice(["text", "json"]), default="text")
 @click.option("--junit", "junit_file", type=click.Path(dir_okay=False))
 @click.option("--accept-new-host-keys", is_flag=True)
-def verify(workflow: str, inventory: str | None, limit: str | None, extra: tuple[str, ...],
-           plugin_dirs: tuple[str, ...], output: str, junit_file: str | None,
+def verify(workflow: str | None, inventory: str | None, limit: str | None,
+           extra: tuple[str, ...], plugin_dirs: tuple[str, ...], profile: str | None,
+           controls: tuple[str, ...], waivers_file: str | None, accept: bool,
+           html_file: str | None, state_dir: str | None, output: str, junit_file: str | None,
            accept_new_host_keys: bool) -> None:
-    """Run only WORKFLOW's verify checks: prove the estate is as the workflow leaves it."""
+    """Run only WORKFLOW's verify checks: prove the estate is as the workflow leaves it.
+
+    With --profile instead: run a compliance profile's controls on every host they apply
+    to, apply the waivers, show the drift since the accepted baseline, and report (a
+    control-by-host matrix, --output json, --junit with one suite a host, --html)."""
+    if profile is not None:
+        if workflow is not None:
+            raise click.UsageError("give a WORKFLOW or --profile, not both")
+        from opsrunner.cli.compliance import ProfileRequest, verify_profile
+
+        req = ProfileRequest(profile, _need_inventory(inventory), limit, extra, controls,
+                             waivers_file, state_dir, accept, output, junit_file, html_file,
+                             plugin_dirs)
+        sys.exit(guard(lambda: verify_profile(req)))
+    if workflow is None:
+        raise click.UsageError("give the WORKFLOW whose checks to run, or --profile NAME")
+    for flag, given in (("--control", controls), ("--waivers", waivers_file),
+                        ("--accept", accept), ("--html", html_file)):
+        if given:
+            raise click.UsageError(f"{flag} goes with --profile")
     from opsrunner.cli.commands import RunRequest, verify_workflow
 
     request = RunRequest(Path(workflow), _need_inventory(inventory), limit, extra,
