@@ -10,8 +10,8 @@ Under the state folder (``--state-dir``, ``$OPSRUNNER_STATE_DIR``, ``.opsrunner`
 drift: controls newly failing or newly passing on a host, and evidence that changed (a
 certificate's fingerprint, a file's digest, a setting). Each change is put down to the
 opsrunner run that changed that host since the baseline, from the run journals: the newest
-run (not a check run) that changed the host, of a workflow the control is tagged with (any
-workflow for a control without tags); otherwise it changed outside opsrunner. Files are
+run (not a check run) that changed the host, of a workflow the control is tagged with (a
+workflow file's name without ``.yml``); otherwise it changed outside opsrunner. Files are
 written whole (a temporary file renamed over), mode 0600, in folders of mode 0700.
 """
 
@@ -128,7 +128,7 @@ def _cause(profile: Profile, control: str, host: str,
            changers: list[tuple[str, str, str, set[str]]]) -> tuple[str | None, str | None]:
     tags = set(profile.controls[control].tags) if control in profile.controls else set()
     for run_id, name, stem, hosts in changers:
-        if host in hosts and (not tags or stem in tags):
+        if host in hosts and stem in tags:
             return run_id, name or stem
     return None, None
 

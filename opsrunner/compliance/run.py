@@ -191,12 +191,14 @@ def _case_message(record: CheckRecord, host: str) -> str:
 
 
 def _param_of(name: str, host: str) -> str:
-    """The parameter part of ``test_x[ssh://engine-443]`` (``443`` for host ``engine``);
-    "" for a case without one."""
+    """The parameter part of ``test_x[ssh://engine-443]`` (``443`` for host ``engine``) or
+    of ``test_x[local-443]``; "" for a case without one."""
     inside = name.partition("[")[2].removesuffix("]")
     for scheme in ("ssh://", "local://", "paramiko://"):
         if inside.startswith(scheme):
             rest = inside[len(scheme):]
             rest = rest[len(host):] if rest.startswith(host) else rest
             return rest.removeprefix("-")
+    if inside == "local" or inside.startswith("local-"):
+        return inside.removeprefix("local").removeprefix("-")
     return inside
