@@ -43,7 +43,7 @@ from opsrunner.host import Host
 from opsrunner.hoststate import HostSession, HostState
 from opsrunner.inventory import Inventory
 from opsrunner.registry import Registry
-from opsrunner.report import RunReport, StepRecord
+from opsrunner.report import CheckRecord, RunReport, StepRecord
 from opsrunner.report.events import RunEvents
 from opsrunner.report.journal import new_run_id
 from opsrunner.secrets import Redactor
@@ -139,7 +139,7 @@ class Runner:
                 self._rolling(pool)
             else:
                 self._steps_then_always(pool, self.states)
-            if self.workflow.verify and not self.report.interrupted:
+            if (self.workflow.verify or self.workflow.profile) and not self.report.interrupted:
                 self._verify()
         finally:
             pool.shutdown(wait=not self.report.interrupted, cancel_futures=True)
@@ -337,14 +337,45 @@ class Runner:
         targets = [hs for hs in self.states if hs.started and not hs.unreachable]
         if not targets:
             return
-        results = run_checks(self.workflow.verify, [hs.host for hs in targets],
-                             host_vars={hs.host.name: checks_context(hs, self.inventory.hosts)
-                                        for hs in targets},
-                             redactor=self.redactor)
+        if self.workflow.verify:
+            results = run_checks(self.workflow.verify, [hs.host for hs in targets],
+                                 host_vars={hs.host.name: checks_context(hs, self.inventory.hosts)
+                                            for hs in targets},
+                                 redactor=self.redactor)
+            for hs in targets:
+                hs.report.verify = results.get(hs.host.name, [])
+        if self.workflow.profile is not None:
+            self._post_change_controls(targets)
         for hs in targets:
-            hs.report.verify = results.get(hs.host.name, [])
             if any(c.status in ("failed", "error") for c in hs.report.verify):
                 hs.fail()
+
+    def _post_change_controls(self, targets: list[HostState]) -> None:
+        """The profile's controls tagged with the workflow's file name, on the hosts that
+        ran: each result becomes a check record ``<ID>: <title>`` of its host."""
+        from opsrunner.compliance.load import load_profile
+        from opsrunner.compliance.run import Selection, run_profile
+        from opsrunner.errors import UsageError
+        from opsrunner.verify import checks_context
+
+        assert self.workflow.profile is not None
+        profile = load_profile(self.workflow.profile)
+        selection = Selection(tags=(self.workflow.path.stem,), extra=self.options.extra_vars,
+                              only_hosts=frozenset(hs.host.name for hs in targets))
+        try:
+            report = run_profile(profile, self.inventory, selection, run_id=self.report.run_id,
+                                 host_vars={hs.host.name: checks_context(hs, self.inventory.hosts)
+                                            for hs in targets},
+                                 redactor=self.redactor)
+        except UsageError as exc:
+            self.report.notes.append(f"profile {profile.name}: {exc.message}")
+            return
+        by_host = {hs.host.name: hs for hs in targets}
+        for result in report.results:
+            control = profile.controls[result.control]
+            by_host[result.host].report.verify.append(CheckRecord(
+                f"{control.id}: {control.title}", f"{profile.name}/{control.check.name}",
+                result.status, result.message, result.duration, dict(result.evidence)))
 
 
 def batch_size(batch: int | str, total: int) -> int:

@@ -48,6 +48,8 @@ class Selection:
     """Only controls with one of these tags; empty: no tag filter."""
     limit: str | None = None
     extra: Mapping[str, object] = field(default_factory=dict)
+    only_hosts: frozenset[str] | None = None
+    """Besides ``limit``: only these hosts (a workflow's hosts, after it ran)."""
 
 
 def chosen_controls(profile: Profile, selection: Selection) -> list[Control]:
@@ -97,6 +99,8 @@ def run_profile(profile: Profile, inventory: Inventory, selection: Selection, *,
     stamp = timestamp()
     params = control_params(profile, selection.extra)
     allowed = allowed_hosts(inventory, selection.limit)
+    if selection.only_hosts is not None:
+        allowed &= selection.only_hosts
     controls = chosen_controls(profile, selection)
     plan = {c.id: hosts_of(c, inventory, allowed) for c in controls}
     used = [h.name for h in inventory.hosts.values() if any(h in hs for hs in plan.values())]

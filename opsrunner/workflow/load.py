@@ -27,7 +27,7 @@ from opsrunner.workflow.model import Step, Workflow
 from opsrunner.yamlsrc import KeyPath, load_yaml
 
 TOP_KEYS = ("name", "hosts", "strategy", "batch", "max_fail_percentage", "window", "vars",
-            "steps", "always", "verify")
+            "steps", "always", "verify", "profile")
 STEP_KEYS = ("name", "task", "with", "when", "register", "retries", "delay", "until",
              "timeout", "estimate", "on_error", "run_once")
 _STEP_HINTS = {"args": "; task parameters go under 'with'", "params": "; use 'with'",
@@ -65,9 +65,41 @@ def load_workflow(path: str | Path, registry: Registry) -> Workflow:
         steps=_steps(check, top, "steps", registry, required=True),
         always=_steps(check, top, "always", registry, required=False),
         verify=_verify(check, top.get("verify"), Path(path).parent),
+        profile=_profile(check, top, Path(path)),
         path=Path(path), positions=positions)
     check.raise_if_any()
     return replace(workflow, notes=_renamed_tasks(workflow, registry))
+
+
+def _profile(check: Checker, top: dict[str, Any], path: Path) -> Path | None:
+    """The folder of the ``profile:`` named (looked up in ``profiles/`` beside the workflow's
+    folder, then in the current folder's), checked whole; None without the key."""
+    name = check.string(top, (), "profile")
+    if name is None:
+        return None
+    from opsrunner.compliance.load import find_profile, load_profile
+
+    where = check.positions.value(("profile",))
+    problems: list[str] = []
+    for base in (path.resolve().parent.parent, Path.cwd()):
+        try:
+            folder = find_profile(name, base)
+            break
+        except UsageError as exc:
+            problems.append(exc.message)
+    else:
+        check.report(where, f"'profile': {problems[0]}")
+        return None
+    try:
+        profile = load_profile(folder)
+    except WorkflowErrors as exc:
+        check.report(where, f"'profile': profile {name!r} has problems:\n{exc}")
+        return None
+    if not profile.tagged(path.stem):
+        check.report(where, f"'profile': no control of profile {profile.name} is tagged "
+                            f"{path.stem!r} (the workflow's file name), so none would run "
+                            f"after it")
+    return folder
 
 
 def _renamed_tasks(workflow: Workflow, registry: Registry) -> list[str]:

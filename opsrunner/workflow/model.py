@@ -59,6 +59,9 @@ class Workflow:
     steps: list[Step] = field(default_factory=list)
     always: list[Step] = field(default_factory=list)
     verify: list[Path] = field(default_factory=list)
+    profile: Path | None = None
+    """The compliance profile's folder (``profile:``): after the workflow's own checks, its
+    controls tagged with the workflow's file name (without ``.yml``) run on the hosts."""
     path: Path = Path("<workflow>")
     positions: Positions = field(default_factory=lambda: Positions("<workflow>", {}, {}))
     notes: list[str] = field(default_factory=list)
