@@ -1,5 +1,7 @@
-"""The lab's internal door into the simulator: a guest that powers itself off, and ``lab up``
-making sure the running engine knows a VM for every guest.
+"""The lab's internal door into the simulator: a guest that powers itself off, ``lab up``
+making sure the running engine knows a VM for every guest, and what only time or the storage
+itself changes on a real estate (a storage domain's free space, how old an event or a snapshot
+is), for tests of the controls that judge them.
 
 Both are POSTs with header ``X-Lab-Token`` (the content of ``<lab>/secrets/lab-internal-token``)
 and a JSON body, served on the simulator's own port only: Apache proxies ``/ovirt-engine/``,
@@ -11,6 +13,12 @@ never ``/lab/``.
   guests that have none are added (:func:`~opsrunner_lab.engine_api.seed.add_guest_vms`);
   200 ``{"added": [NAME, ...]}``. A running engine learns of guests added to its lab this way,
   without a restart that would log out every SSO session and drop pending guest power-offs.
+- ``/lab/storage-space`` ``{"domain": NAME, "available": BYTES, "used": BYTES}``: the space the
+  storage reports for a storage domain (a real engine reads it from the storage, never from the
+  API); 200 ``{"domain": NAME, "available": BYTES, "used": BYTES}``, 404 for an unknown domain.
+- ``/lab/age`` ``{"entity": "events/INDEX" | "vms/ID/snapshots/ID", "hours": H}``: the event's
+  ``time`` or the snapshot's ``date`` moved ``H`` hours into the past (as if it were that old);
+  200 ``{"entity": ..., "time": EPOCH_MS}``, 404 for an unknown entity.
 
 Other answers: 400 for a bad body, 403 for a wrong or missing token, 404 for an unknown path,
 405 for a method other than POST.
@@ -22,11 +30,13 @@ import hmac
 import http.client
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from opsrunner_lab.daemon import LabServerError
 from opsrunner_lab.engine_api.actions_vms import powered_off_from_guest
+from opsrunner_lab.engine_api.model import kind_key
 from opsrunner_lab.engine_api.seed import GuestVm, add_guest_vms
 from opsrunner_lab.engine_api.settings import EngineSettings
 from opsrunner_lab.engine_api.store import Store
@@ -35,6 +45,12 @@ from opsrunner_lab.layout import ENGINE_PORTS, LabLayout, check_guests
 PREFIX = "/lab/"
 VM_POWER = "/lab/vm-power"
 GUEST_VMS = "/lab/guest-vms"
+STORAGE_SPACE = "/lab/storage-space"
+AGE = "/lab/age"
+PATHS = (VM_POWER, GUEST_VMS, STORAGE_SPACE, AGE)
+# The timestamp field of each kind of entity /lab/age may age.
+AGED_FIELDS = {"events": "time", "vms/snapshots": "date"}
+_HOUR_MS = 3_600_000
 TOKEN_HEADER = "x-lab-token"
 TOKEN_FILE = "lab-internal-token"
 POWER_OFF_DELAY = 1.0  # seconds: the guest's command returns before its sshd goes away
@@ -70,7 +86,7 @@ class LabInternal:
     def handle(self, method: str, path: str, headers: dict[str, str],
                body: bytes) -> tuple[int, bytes]:
         """(status, JSON body) of one request; ``headers`` with lower-case names."""
-        if path not in (VM_POWER, GUEST_VMS):
+        if path not in PATHS:
             return _answer(404, {"error": f"no such lab path {path}"})
         if method != "POST":
             return _answer(405, {"error": "use POST"})
@@ -79,7 +95,54 @@ class LabInternal:
             return _answer(403, {"error": "wrong or missing lab token"})
         if path == GUEST_VMS:
             return self._guest_vms(body)
+        if path == STORAGE_SPACE:
+            return self._storage_space(body)
+        if path == AGE:
+            return self._age(body)
         return self._vm_power(body)
+
+    def _storage_space(self, body: bytes) -> tuple[int, bytes]:
+        try:
+            request = json.loads(body)
+            domain_name, available, used = request["domain"], request["available"], request["used"]
+        except (ValueError, TypeError, KeyError):
+            domain_name = available = used = None
+        if not isinstance(domain_name, str) or not all(
+                isinstance(v, int) and not isinstance(v, bool) and v >= 0
+                for v in (available, used)):
+            return _answer(400, {"error": 'expected {"domain": NAME, "available": BYTES, '
+                                          '"used": BYTES} (whole numbers, 0 or more)'})
+        with self.store.transaction():
+            domain = next((d for d in self.store.documents("storagedomains")
+                           if d.get("name") == domain_name), None)
+            if domain is None:
+                return _answer(404, {"error": f"no storage domain named {domain_name!r}"})
+            self.store.update("storagedomains", str(domain["id"]),
+                              {"available": str(available), "used": str(used)})
+        return _answer(200, {"domain": domain_name, "available": available, "used": used})
+
+    def _age(self, body: bytes) -> tuple[int, bytes]:
+        try:
+            request = json.loads(body)
+            entity, hours = request["entity"], request["hours"]
+        except (ValueError, TypeError, KeyError):
+            entity = hours = None
+        if not isinstance(entity, str) or isinstance(hours, bool) or \
+                not isinstance(hours, (int, float)) or hours < 0:
+            return _answer(400, {"error": 'expected {"entity": "events/INDEX" or '
+                                          '"vms/ID/snapshots/ID", "hours": H (0 or more)}'})
+        collection, _, entity_id = entity.rpartition("/")
+        field = AGED_FIELDS.get(kind_key(collection)) if collection else None
+        if field is None or not entity_id:
+            return _answer(400, {"error": f"entity {entity!r}: only events/INDEX and "
+                                          f"vms/ID/snapshots/ID can be aged"})
+        with self.store.transaction():
+            doc = self.store.get(collection, entity_id)
+            if doc is None:
+                return _answer(404, {"error": f"no entity {entity}"})
+            when = int(doc[field]) - int(hours * _HOUR_MS)
+            self.store.update(collection, entity_id, {field: when})
+        return _answer(200, {"entity": entity, "time": when})
 
     def _vm_power(self, body: bytes) -> tuple[int, bytes]:
         try:
@@ -138,3 +201,27 @@ def request_guest_vms(layout: LabLayout, guests: Sequence[GuestVm]) -> list[str]
         raise LabServerError(f"the lab engine at {address}:{port} did not add the guests' VMs: "
                              f"HTTP {response.status} {answer.strip()}")
     return [str(name) for name in json.loads(answer)["added"]]
+
+
+def lab_post(layout: LabLayout, path: str, document: Mapping[str, object]) -> dict[str, Any]:
+    """POST ``document`` to the internal ``path`` of ``layout``'s running simulator; its JSON
+    answer. LabServerError when it cannot be reached or refuses (naming the path and the
+    answer; never the token)."""
+    token = internal_token_file(layout).read_text().strip()
+    address, port = layout.engine_address, ENGINE_PORTS["ovirt-engine"]
+    connection = http.client.HTTPConnection(address, port, timeout=30)
+    try:
+        connection.request("POST", path, json.dumps(dict(document)),
+                           {TOKEN_HEADER: token, "Content-Type": JSON_TYPE})
+        response = connection.getresponse()
+        answer = response.read().decode(errors="replace")
+    except (OSError, http.client.HTTPException) as error:
+        raise LabServerError(f"cannot reach the lab engine at {address}:{port} for {path}: "
+                             f"{error}") from None
+    finally:
+        connection.close()
+    if response.status != 200:
+        raise LabServerError(f"the lab engine at {address}:{port} refused {path}: "
+                             f"HTTP {response.status} {answer.strip()}")
+    found: dict[str, Any] = json.loads(answer)
+    return found

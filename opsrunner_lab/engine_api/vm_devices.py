@@ -1,7 +1,8 @@
-"""VM configuration updates: boot devices (``PUT /vms/{id}``) and the CD-ROM's ISO
-(``PUT /vms/{id}/cdroms/{cdrom}``, ``?current=true`` for the running VM).
+"""VM configuration updates: boot devices and the operating system type (``PUT /vms/{id}``)
+and the CD-ROM's ISO (``PUT /vms/{id}/cdroms/{cdrom}``, ``?current=true`` for the running VM).
 
-A change of a running VM's boot order waits for its next run, as on the engine: it is kept in
+A change of a running VM's boot order or operating system type waits for its next run, as on
+the engine: it is kept in
 ``_next_run`` (shown by ``GET /vms/{id}?next_run=true``, ``next_run_configuration_exists``) and
 applied when the VM goes down. A CD-ROM keeps the persistent ``file`` (next boot) and, while
 the VM runs, ``_current_file`` (shown by ``?current=true``). An empty file id ejects.
@@ -25,6 +26,16 @@ from opsrunner_lab.engine_api.transitions import event_now, require, user_name
 from opsrunner_lab.engine_api.xmlcodec import child_text
 
 BOOT_DEVICES = ("cdrom", "hd", "network")
+# Operating system types of the engine's osinfo (x86_64), as a VM's os/type names them.
+OS_TYPES = frozenset((
+    "other", "other_linux", "rhel_3", "rhel_4", "rhel_4x64", "rhel_5", "rhel_5x64", "rhel_6",
+    "rhel_6x64", "rhel_7x64", "rhel_8x64", "rhel_9x64", "sles_11", "sles_12", "sles_15",
+    "ubuntu_12_04", "ubuntu_14_04", "ubuntu_16_04", "ubuntu_18_04", "ubuntu_20_04",
+    "ubuntu_22_04", "debian_7", "debian_9", "debian_10", "debian_11", "freebsd", "freebsdx64",
+    "windows_xp", "windows_2003", "windows_2003x64", "windows_2008", "windows_2008x64",
+    "windows_2008R2x64", "windows_7", "windows_7x64", "windows_8", "windows_8x64",
+    "windows_2012x64", "windows_2012R2x64", "windows_10", "windows_10x64", "windows_2016x64",
+    "windows_2019x64", "windows_2022", "windows_11"))
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
@@ -46,9 +57,21 @@ def boot_devices(body: ET.Element) -> list[str] | None:
     return devices
 
 
+def os_type(body: ET.Element) -> str | None:
+    """The ``os/type`` of a ``<vm>`` body, validated; None when absent."""
+    found = body.find("os/type")
+    if found is None:
+        return None
+    value = (found.text or "").strip()
+    if value not in OS_TYPES:
+        raise bad_request(f"Cannot edit VM. The operating system '{value}' is not supported "
+                          "(osinfo has no such type).")
+    return value
+
+
 def update_vm(ctx: ApiContext, target: Target, body: ET.Element,
               query: Mapping[str, str]) -> Document:
-    """``PUT /vms/{id}``: name, description, comment and boot devices."""
+    """``PUT /vms/{id}``: name, description, comment, boot devices and the OS type."""
     store = ctx.store
     with store.transaction():
         vm = require(ctx, target.collection, target.entity_id)
@@ -61,15 +84,19 @@ def update_vm(ctx: ApiContext, target: Target, body: ET.Element,
                                  for other in store.documents("vms")):
             raise conflict("Cannot update VM. The VM name is already in use, please choose a "
                            "unique name and try again.")
-        devices = boot_devices(body)
-        if devices is not None:
-            boot = {"os": {"boot": {"devices": listing("device", devices)}}}
+        devices, system = boot_devices(body), os_type(body)
+        if devices is not None or system is not None:
+            changes: Document = {"os": {}}
+            if devices is not None:
+                changes["os"]["boot"] = {"devices": listing("device", devices)}
+            if system is not None:
+                changes["os"]["type"] = system
             if is_running(vm) and not _true(query, "next_run"):
                 pending = copy.deepcopy(vm.get("_next_run", {}))
-                merge(pending, boot)
+                merge(pending, changes)
                 now.update({"_next_run": pending, "next_run_configuration_exists": "true"})
             else:
-                now.update(boot)
+                now.update(changes)
         updated = store.update("vms", vm_id, now)
         event_now(ctx, 35, f"VM {updated['name']} configuration was updated by "
                            f"{user_name(ctx)}.", about={"vm": vm_id})
