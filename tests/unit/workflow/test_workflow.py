@@ -156,7 +156,7 @@ def test_unknown_top_level_key_suggests_and_lists_allowed(tmp_path: Path,
     assert problems(tmp_path, registry, "name: n\nstpes: []\n") == [
         "1:1: the workflow needs 'steps': a non-empty list of steps",
         "2:1: unknown key 'stpes' in the workflow; did you mean 'steps'? (allowed: name, hosts, "
-        "strategy, batch, max_fail_percentage, window, vars, steps, always, verify)",
+        "strategy, batch, max_fail_percentage, window, vars, steps, always, verify, profile)",
     ]
 
 
@@ -343,7 +343,7 @@ def test_verify_files_must_exist(tmp_path: Path, registry: Registry) -> None:
 def test_structure_errors(tmp_path: Path, registry: Registry) -> None:
     assert problems(tmp_path, registry, "- a\n- b\n") == [
         "1:1: a workflow is a mapping with keys: name, hosts, strategy, batch, "
-        "max_fail_percentage, window, vars, steps, always, verify; got list ['a', 'b']"]
+        "max_fail_percentage, window, vars, steps, always, verify, profile; got list ['a', 'b']"]
     assert problems(tmp_path, registry, "name: t\nsteps: []\nalways: {a: 1}\n") == [
         "2:8: the workflow needs 'steps': a non-empty list of steps",
         "3:9: 'always' must be a list of steps, got dict {'a': 1}"]
