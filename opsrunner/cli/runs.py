@@ -1,6 +1,7 @@
 """``opsrunner runs``: the run history, from the journals under ``<state>/runs``.
 
-``opsrunner runs [--workflow W] [--status S]`` lists the runs, newest first;
+``opsrunner runs [--workflow W] [--status S]`` lists the runs, newest first, compliance runs
+(``opsrunner verify --profile P``: workflow ``compliance P``) among them;
 ``opsrunner runs show RUN_ID|PREFIX|last`` shows one run, host by host;
 ``opsrunner runs prune --keep N | --older-than DURATION [--dry-run]`` removes old journals
 (never a running run's). Exit 0, also when no run is recorded; 1 for a usage error or a run
@@ -149,9 +150,16 @@ def prune(ctx: click.Context, keep: int | None, older_than: str | None, dry_run:
 
 def list_command(state: StateDir, workflow: str | None, status: str | None, output: str) -> int:
     """``opsrunner runs``."""
+    from opsrunner.compliance.history import compliance_runs
     from opsrunner.state.history import list_runs
 
     summaries = list_runs(state, workflow=workflow, status=status)
+    checked = [s for s in compliance_runs(state)
+               if (workflow is None or workflow in (s.workflow, s.workflow.partition(" ")[2]))
+               and (status is None or s.ended == status)]
+    if checked:
+        summaries = sorted([*summaries, *checked], key=lambda s: (s.started, s.run_id),
+                           reverse=True)
     notes = [n for s in summaries for n in s.notes]
     if output == "json":
         _json({"state_dir": str(state.root), "runs": [s.as_json() for s in summaries],

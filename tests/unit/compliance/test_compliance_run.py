@@ -157,3 +157,18 @@ def test_accept_then_drift_names_the_run_that_changed_it(demo_profile: Path, est
     assert again.drift is not None and not again.drift.statuses
     kept = tmp_path / f"state/compliance/demo/baseline-{accepted.run_id}.json"
     assert json.loads(kept.read_text())["run_id"] == accepted.run_id
+
+
+def test_compliance_runs_are_in_the_run_history(demo_profile: Path, estate: Path,
+                                                tmp_path: Path, cli: Cli) -> None:
+    (tmp_path / "roots/h2/etc/motd").unlink()
+    report = run(demo_profile, estate, tmp_path)
+    code, out, _ = cli("runs", "--state-dir", str(tmp_path / "state"), "--output", "json")
+    assert code == 0
+    (listed,) = json.loads(out)["runs"]
+    assert (listed["run_id"], listed["workflow"], listed["ended"]) == (
+        report.run_id, "compliance demo", "failed")
+    assert listed["hosts"] == {"ok": 1, "changed": 0, "failed": 1, "deferred": 0}
+    code, out, _ = cli("runs", "--state-dir", str(tmp_path / "state"), "--workflow", "demo",
+                       "--status", "ok", "--output", "json")
+    assert json.loads(out)["runs"] == []
