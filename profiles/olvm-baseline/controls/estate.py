@@ -16,6 +16,8 @@ Evidence = Callable[[str, object], None]
 
 MAINTENANCE_EVENT = 15
 """AuditLogType VDS_MAINTENANCE: "Host NAME was switched to Maintenance Mode."."""
+EVENTS_READ = 500
+"""How many of the newest such events are read (the engine lists the newest first)."""
 
 
 def _now() -> datetime.datetime:
@@ -46,7 +48,8 @@ def test_every_host_is_up(engine_api: Any, evidence: Evidence) -> None:
 
 def _maintenance_since(engine_api: Any, host: Any) -> datetime.datetime | None:
     """When ``host`` last reached Maintenance, from the newest VDS_MAINTENANCE event about it."""
-    events = engine_api.events_service().list(search=f"type={MAINTENANCE_EVENT}")
+    events = engine_api.events_service().list(search=f"type={MAINTENANCE_EVENT}",
+                                              max=EVENTS_READ)
     times = [e.time for e in events if e.code == MAINTENANCE_EVENT and e.host is not None
              and str(e.host.id) == str(host.id) and e.time is not None]
     return max(times) if times else None
