@@ -133,6 +133,13 @@ def test_a_host_in_maintenance_fails_host_001_and_after_24_h_host_002(
         assert report.exit_code == 2
         longer = verify(lab, tmp_path, ["OLVM-HOST-002"], ["max_maintenance_hours=72"])
         assert result(longer, "OLVM-HOST-002").status == "passed"
+
+        system.events_service().event_service(events[0].id).remove()  # aged out of the log
+        report = verify(lab, tmp_path, ["OLVM-HOST-002"], ["max_maintenance_hours=72"])
+        forgotten = result(report, "OLVM-HOST-002")
+        assert (forgotten.status, forgotten.message) == (
+            "failed", "host kvm2 is in Maintenance and the audit log has no record of it being "
+                      "switched there (older than the log keeps), the profile allows 72 h")
     finally:
         host.activate()
         assert eventually(lambda: status_of(host, "kvm2") == "up")
