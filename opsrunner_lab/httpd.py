@@ -1,9 +1,12 @@
 """The engine host's Apache httpd: Debian's real ``apache2`` with mod_ssl, in the lab's folders.
 
 It serves TLS on the engine address with ``certs/apache.cer``/``keys/apache.key.nopass`` of the
-engine sysroot, includes the sysroot's ``/etc/httpd/conf.d/*.conf`` at server level (as a real
-engine's ``httpd.conf`` does, so the HSTS procedure's file works unchanged), and proxies
-``/ovirt-engine/`` to the engine API simulator (503 while it is down, as behind a stopped engine).
+engine sysroot and, as engine-setup's ``ssl.conf``, ``SSLCACertificateFile apache-ca.pem``
+(OpenSSL builds the served chain from it: a third-party CA's intermediates are served once the
+Administration Guide's certificate replacement put them there); it includes the sysroot's
+``/etc/httpd/conf.d/*.conf`` at server level (as a real engine's ``httpd.conf`` does, so the
+HSTS procedure's file works unchanged), and proxies ``/ovirt-engine/`` to the engine API
+simulator (503 while it is down, as behind a stopped engine).
 The ServerRoot is ``<lab>/hosts/engine/httpd`` with ``modules -> /usr/lib/apache2/modules``.
 """
 
@@ -17,7 +20,7 @@ from opsrunner_lab.daemon import Daemon, LabServerError
 from opsrunner_lab.layout import ENGINE, ENGINE_PORTS, LabLayout
 from opsrunner_lab.modules import dotted
 from opsrunner_lab.sysroot import build_sysroots
-from opsrunner_lab.sysroot_engine import PKI, SERVICE_CERTS
+from opsrunner_lab.sysroot_engine import APACHE_CA, PKI, SERVICE_CERTS
 from opsrunner_lab.sysroot_files import fqdn
 from opsrunner_lab.unit import Unit
 
@@ -96,6 +99,8 @@ def httpd_config(layout: LabLayout) -> str:
         "    SSLProtocol all -SSLv3 -TLSv1 -TLSv1.1",
         f'    SSLCertificateFile "{pki / cert}"',
         f'    SSLCertificateKeyFile "{pki / key}"',
+        # as engine-setup's ssl.conf: the CA file Apache also builds the served chain from
+        f'    SSLCACertificateFile "{pki / APACHE_CA}"',
         "</VirtualHost>",
         f'IncludeOptional "{layout.sysroot(ENGINE)}/etc/httpd/conf.d/*.conf"',
         "",

@@ -25,6 +25,7 @@ ENGINE_DWH_DB_CONF = "etc/ovirt-engine/engine.conf.d/10-setup-dwh-database.conf"
 DWH_DB_CONF = "etc/ovirt-engine-dwh/ovirt-engine-dwhd.conf.d/10-setup-database.conf"
 WEBSOCKET_PROXY_CONF = "etc/ovirt-engine/ovirt-websocket-proxy.conf.d/10-setup.conf"
 PKI = "etc/pki/ovirt-engine"
+APACHE_CA = "apache-ca.pem"  # PKI-relative: a symlink to ca.pem until a third-party CA's chain
 # Each engine service certificate: PKI-relative cert and key paths.
 SERVICE_CERTS = {
     "apache": ("certs/apache.cer", "keys/apache.key.nopass"),
@@ -92,7 +93,7 @@ def write_engine_pki(layout: LabLayout, ca: LabCA) -> None:
     ensure_dir(pki / "certs", 0o755)
     ensure_dir(pki / "keys", 0o755)
     ensure_file(pki / "ca.pem", ca.cert_pem)
-    ensure_symlink(pki / "apache-ca.pem", "ca.pem")
+    ensure_symlink(pki / APACHE_CA, "ca.pem")
     name = fqdn(ENGINE)
     for cert_path, key_path in SERVICE_CERTS.values():
         cert, key = pki / cert_path, pki / key_path
