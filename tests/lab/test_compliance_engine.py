@@ -1,11 +1,11 @@
 """The engine-side controls of the olvm-baseline profile (controls/engine_tls.yml and
 engine_ops.yml) on a lab of their own (127.0.120.x, one KVM host), hardened first (hsts.yml,
 backup.yml and the autovacuum pass a real engine runs): every control passes on every host it
-applies to, then each fault (a reverted HSTS patch, an expiring or misnamed certificate, a
-third-party chain with apache-ca.pem left a symlink, /etc/pki 0700, an engine CA near its end,
-an old or a corrupt backup, bloat rows, stopped services, a skewed clock) fails its control
-with the evidence line an auditor reads, and passes again once undone (every file restored
-byte for byte, with its mode)."""
+applies to, then each fault (a reverted HSTS patch; an expired, an expiring or a misnamed
+certificate; a third-party chain with apache-ca.pem left a symlink; /etc/pki 0700; an engine
+CA near its end; an old or a corrupt backup; bloat rows; stopped services; a skewed clock)
+fails its control with the evidence line an auditor reads, and passes again once undone
+(every file restored byte for byte, with its mode)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from cert_chains import issue, make_chain, new_key
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from cryptography.x509.oid import NameOID
 from lab_up import running_lab
 from pg_lab import query
@@ -228,14 +228,27 @@ def test_another_max_age_is_a_failure_unless_the_run_asks_for_it(lab: LabLayout,
 
 # ---------------------------------------------------------------- the served certificate
 
-def test_an_expiring_then_a_misnamed_certificate_fail_their_controls(lab: LabLayout,
-                                                                    tmp_path: Path) -> None:
+def test_expired_expiring_and_misnamed_certificates_fail_their_controls(lab: LabLayout,
+                                                                      tmp_path: Path) -> None:
     cert, key = sysroot(lab, CERT), sysroot(lab, KEY)
     before = state_of([cert, key, sysroot(lab, APACHE_CA)])
     saved = {path: (path.read_bytes(), path.stat().st_mode & 0o7777) for path in (cert, key)}
     ca = LabCA(lab.root / "pki")
     served = ["OLVM-TLS-003", "OLVM-TLS-004", "OLVM-TLS-005"]
     try:
+        start = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=40)
+        expired = make_chain(0, FQDN, addresses=(lab.engine_address,), start=start, days=37,
+                             prefix="Old")
+        write(key, expired.key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8,
+                                             NoEncryption()), 0o600)
+        write(cert, expired.cert.public_bytes(Encoding.PEM), 0o644)
+        restart(lab, "httpd")
+        gone = failed(check(lab, tmp_path, ["OLVM-TLS-003"]), "OLVM-TLS-003")
+        assert gone.message == (
+            f"https://127.0.120.2:443/ serves a certificate (engine.lab.local) that expired "
+            f"{expired.cert.not_valid_after_utc:%Y-%m-%d} (3 days ago), the profile requires at "
+            f"least 30 days")
+
         key_pem, cert_pem = ca.issue(FQDN, [FQDN], [lab.engine_address], days=10)
         write(key, key_pem, 0o600)
         write(cert, cert_pem, 0o644)

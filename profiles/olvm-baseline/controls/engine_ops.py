@@ -95,7 +95,13 @@ def test_recent_backup_verifies(host: Any, hostvars: dict[str, Any], host_path: 
 def test_engine_database_dead_rows(host: Any, hostvars: dict[str, Any], host_path: PathMap,
                                    params: dict[str, Any], evidence: Evidence) -> None:
     """A table is bloated when it holds more than ``max_dead_rows`` dead rows and they are more
-    than ``max_dead_ratio`` of its rows (as autovacuum's threshold plus scale factor)."""
+    than ``max_dead_ratio`` of its rows (as autovacuum's threshold plus scale factor).
+
+    The counts are PostgreSQL's statistics (``pg_stat_user_tables``), read through
+    engine-psql.sh as the vacuum procedure measures. A plain VACUUM (autovacuum's) or ANALYZE
+    updates them; a ``VACUUM FULL`` (``engine-vacuum.sh -f``) does not, so right after it the
+    dead rows stay counted until autovacuum's next pass over the table (a minute or so on an
+    engine with autovacuum on, which is PostgreSQL's default)."""
     max_rows = int(params.get("max_dead_rows", 10000))
     max_ratio = float(params.get("max_dead_ratio", 0.2))
     psql = str(hostvars.get("engine_psql") or ENGINE_PSQL)

@@ -80,9 +80,14 @@ def common_name(cert: x509.Certificate) -> str:
 
 
 def expiry_text(cert: x509.Certificate) -> tuple[str, int]:
-    """``2026-12-20`` and the whole days left (negative once expired)."""
+    """``expires 2026-12-20 (17 days)`` (``expired ... (3 days ago)``) and the whole days
+    left (negative once expired)."""
     after = cert.not_valid_after_utc
-    return after.strftime("%Y-%m-%d"), (after - now()).days
+    left = (after - now()).days
+    day = after.strftime("%Y-%m-%d")
+    if after < now():
+        return f"expired {day} ({(now() - after).days} days ago)", left
+    return f"expires {day} ({left} days)", left
 
 
 def pem_certs(data: bytes, what: str) -> list[x509.Certificate]:
@@ -199,19 +204,19 @@ def test_apache_certificate_not_expiring(host: Any, hostvars: dict[str, Any],
                                          evidence: Evidence) -> None:
     min_days = int(params.get("min_days", 30))
     served, url = served_certificate(hostvars)
-    served_until, served_left = expiry_text(served)
+    served_expiry, served_left = expiry_text(served)
     evidence("served.sha256", fingerprint(served))
     evidence("served.not_after", served.not_valid_after_utc.isoformat())
     on_disk = pem_certs(host_bytes(host, host_path, APACHE_CER), APACHE_CER)[0]
-    file_until, file_left = expiry_text(on_disk)
+    file_expiry, file_left = expiry_text(on_disk)
     evidence("apache_cer.sha256", fingerprint(on_disk))
     evidence("apache_cer.not_after", on_disk.not_valid_after_utc.isoformat())
     assert served_left >= min_days, (
-        f"{url} serves a certificate ({common_name(served)}) that expires {served_until} "
-        f"({served_left} days), the profile requires at least {min_days} days")
-    assert file_left >= min_days, (
-        f"{APACHE_CER} ({common_name(on_disk)}) expires {file_until} ({file_left} days), the "
+        f"{url} serves a certificate ({common_name(served)}) that {served_expiry}, the "
         f"profile requires at least {min_days} days")
+    assert file_left >= min_days, (
+        f"{APACHE_CER} ({common_name(on_disk)}) {file_expiry}, the profile requires at "
+        f"least {min_days} days")
     assert fingerprint(on_disk) == fingerprint(served), (
         f"{url} serves a certificate (sha256 {fingerprint(served)[:23]}...) other than "
         f"{APACHE_CER} (sha256 {fingerprint(on_disk)[:23]}...): httpd was not restarted "
@@ -344,8 +349,8 @@ def test_engine_ca_not_expiring(host: Any, host_path: PathMap, params: dict[str,
                                 evidence: Evidence) -> None:
     min_days = int(params.get("min_days", 365))
     ca = pem_certs(host_bytes(host, host_path, ENGINE_CA), ENGINE_CA)[0]
-    until, left = expiry_text(ca)
+    expiry, left = expiry_text(ca)
     evidence("engine_ca.sha256", fingerprint(ca))
     evidence("engine_ca.not_after", ca.not_valid_after_utc.isoformat())
-    assert left >= min_days, (f"the engine CA {ENGINE_CA} ({common_name(ca)}) expires {until} "
-                              f"({left} days), the profile requires at least {min_days} days")
+    assert left >= min_days, (f"the engine CA {ENGINE_CA} ({common_name(ca)}) {expiry}, the "
+                              f"profile requires at least {min_days} days")
