@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml
 venv: deps $(VENV)/.installed
 
 lint: venv
-	$(VENV)/bin/ruff check opsrunner opsrunner_plugins opsrunner_lab tests benchmarks
+	$(VENV)/bin/ruff check opsrunner opsrunner_plugins opsrunner_lab profiles tests benchmarks
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pylint --disable=all --enable=cyclic-import --score=n opsrunner opsrunner_plugins opsrunner_lab
 

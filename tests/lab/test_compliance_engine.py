@@ -260,14 +260,14 @@ def test_expired_expiring_and_misnamed_certificates_fail_their_controls(lab: Lab
             f"{served_until(10)} (9 days), the profile requires at least 30 days")
         assert expiring.evidence["served.sha256"] == expiring.evidence["apache_cer.sha256"]
         passed(report, ["OLVM-TLS-004", "OLVM-TLS-005"])
-        assert result(check(lab, tmp_path, ["OLVM-TLS-003"], ["min_days=7"]),
+        assert result(check(lab, tmp_path, ["OLVM-TLS-003"], ["apache_min_days=7"]),
                       "OLVM-TLS-003").status == "passed"
 
         key_pem, cert_pem = ca.issue("other.lab.local", ["other.lab.local"], [], days=400)
         write(key, key_pem, 0o600)
         write(cert, cert_pem, 0o644)
         # the file changed, httpd not restarted yet (and the 10-day one allowed by the run)
-        stale = failed(check(lab, tmp_path, ["OLVM-TLS-003"], ["min_days=7"]), "OLVM-TLS-003")
+        stale = failed(check(lab, tmp_path, ["OLVM-TLS-003"], ["apache_min_days=7"]), "OLVM-TLS-003")
         assert re.fullmatch(r"https://127\.0\.120\.2:443/ serves a certificate \(sha256 "
                             r"[0-9A-F:]{23}\.\.\.\) other than /etc/pki/ovirt-engine/certs/"
                             r"apache\.cer \(sha256 [0-9A-F:]{23}\.\.\.\): httpd was not "

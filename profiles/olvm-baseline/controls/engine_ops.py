@@ -20,7 +20,7 @@ Evidence = Callable[[str, object], None]
 PathMap = Callable[[str], str]
 
 BACKUP_DIR = "/var/lib/ovirt-engine-backup"
-BACKUP_PATTERN = "ovirt-engine-backup-*"
+BACKUP_PATTERN = "*.backup"  # engine-backup's own names: ovirt-engine-backup-<stamp>.backup
 ENGINE_PSQL = "/usr/share/ovirt-engine/dbscripts/engine-psql.sh"
 SERVICES = ("ovirt-engine, ovirt-engine-dwhd, ovirt-imageio, ovirt-provider-ovn, "
             "ovirt-websocket-proxy, httpd, postgresql")
@@ -42,10 +42,10 @@ def utc(epoch: float) -> str:
 
 # ---------------------------------------------------------------- OLVM-BAK-001
 
-def _newest_backup(host: Any, folder: str) -> tuple[float, float, str] | None:
+def _newest_backup(host: Any, folder: str, pattern: str) -> tuple[float, float, str] | None:
     """(the host's time now, the newest backup's mtime, its file name) or None: no backup."""
     res = host.run(f"date +%s; find {shlex.quote(folder)} -maxdepth 1 -type f "
-                   f"-name {shlex.quote(BACKUP_PATTERN)} -printf '%T@ %f\\n'")
+                   f"-name {shlex.quote(pattern)} -printf '%T@ %f\\n'")
     lines = res.stdout.splitlines()
     assert res.rc == 0 and lines, f"cannot list {folder} on the engine (exit status {res.rc})"
     host_now = float(lines[0])
@@ -63,10 +63,11 @@ def test_recent_backup_verifies(host: Any, hostvars: dict[str, Any], host_path: 
                                 params: dict[str, Any], evidence: Evidence) -> None:
     folder = str(params.get("backup_dir", BACKUP_DIR))
     max_hours = float(params.get("max_age_hours", 26))
-    newest = _newest_backup(host, host_path(folder))
+    pattern = str(params.get("backup_pattern", BACKUP_PATTERN))
+    newest = _newest_backup(host, host_path(folder), pattern)
     if newest is None:
         evidence("backup.file", "(none)")
-    assert newest is not None, (f"no engine backup ({BACKUP_PATTERN}) in {folder} on the "
+    assert newest is not None, (f"no engine backup ({pattern}) in {folder} on the "
                                 f"engine, the profile requires one newer than {max_hours:g} "
                                 f"hours that engine-backup --mode=verify accepts")
     host_now, stamp, name = newest
@@ -81,7 +82,7 @@ def test_recent_backup_verifies(host: Any, hostvars: dict[str, Any], host_path: 
                               f"(written {utc(stamp)}), the profile requires one newer than "
                               f"{max_hours:g} hours")
     tool = str(hostvars.get("engine_backup_command") or "engine-backup")
-    res = host.run(f"l=$(mktemp) || exit 1; {tool} --mode=verify --file={shlex.quote(path)} "
+    res = host.run(f"l=$(mktemp) || exit 1; {shlex.quote(tool)} --mode=verify --file={shlex.quote(path)} "
                    "--log=\"$l\" </dev/null; s=$?; rm -f \"$l\"; exit $s")
     why = next((line.strip() for line in (res.stderr + res.stdout).splitlines()
                 if "FATAL" in line), (res.stderr or res.stdout).strip()[-200:])

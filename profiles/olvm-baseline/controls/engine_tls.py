@@ -202,7 +202,7 @@ def test_http_redirects_to_https(host: Any, hostvars: dict[str, Any],
 def test_apache_certificate_not_expiring(host: Any, hostvars: dict[str, Any],
                                          host_path: PathMap, params: dict[str, Any],
                                          evidence: Evidence) -> None:
-    min_days = int(params.get("min_days", 30))
+    min_days = int(params.get("apache_min_days", 30))
     served, url = served_certificate(hostvars)
     served_expiry, served_left = expiry_text(served)
     evidence("served.sha256", fingerprint(served))
@@ -347,7 +347,7 @@ def test_pki_folders_mode(host: Any, host_path: PathMap, evidence: Evidence,
 
 def test_engine_ca_not_expiring(host: Any, host_path: PathMap, params: dict[str, Any],
                                 evidence: Evidence) -> None:
-    min_days = int(params.get("min_days", 365))
+    min_days = int(params.get("ca_min_days", 365))
     ca = pem_certs(host_bytes(host, host_path, ENGINE_CA), ENGINE_CA)[0]
     expiry, left = expiry_text(ca)
     evidence("engine_ca.sha256", fingerprint(ca))

@@ -46,7 +46,7 @@ def _subject(cert: x509.Certificate) -> str:
 def test_vdsm_certificate_is_not_expiring(host: Any, host_path: Callable[[str], str],
                                           hostvars: dict[str, Any], params: dict[str, Any],
                                           evidence: Evidence) -> None:
-    min_days = int(params.get("min_days", 30))
+    min_days = int(params.get("vdsm_min_days", 30))
     cert = _read_cert(host, host_path, VDSM_CERT)
     not_after = cert.not_valid_after_utc
     evidence("notAfter", _stamp(not_after))
