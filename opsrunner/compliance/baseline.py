@@ -10,7 +10,8 @@ Under the state folder (``--state-dir``, ``$OPSRUNNER_STATE_DIR``, ``.opsrunner`
 drift: controls newly failing or newly passing on a host, and evidence that changed (a
 certificate's fingerprint, a file's digest, a setting). Each change is put down to the
 opsrunner run that changed that host since the baseline, from the run journals: the newest
-run (not a check run) that changed the host, of a workflow the control is tagged with (a
+run (not a check run) with a step that changed the host (whether the run then passed its
+checks or not), of a workflow the control is tagged with (a
 workflow file's name without ``.yml``); otherwise it changed outside opsrunner. Files are
 written whole (a temporary file renamed over), mode 0600, in folders of mode 0700.
 """
@@ -110,14 +111,15 @@ def drift(report: ComplianceReport, baseline: Mapping[str, Any], state: StateDir
 def _changers(state: StateDir, since: str, until: str) -> list[tuple[str, str, str, set[str]]]:
     """The runs between the baseline and now that changed hosts: (run id, workflow name,
     workflow file stem, hosts changed), newest first."""
-    from opsrunner.state.history import host_outcomes, journals, options_of, workflow_of
+    from opsrunner.state.history import host_steps, journals, options_of, workflow_of
 
     found: list[tuple[str, str, str, set[str]]] = []
     for journal in journals(state):
         started = str(journal.header.get("ts") or "")
         if not started or not since <= started <= until or options_of(journal.header).get("check"):
             continue
-        changed = {h for h, outcome in host_outcomes(journal).items() if outcome == "changed"}
+        changed = {h for h, steps in host_steps(journal).items()
+                   if any(s["status"] == "changed" and not s["resumed_from"] for s in steps)}
         if changed:
             name, file = workflow_of(journal.header)
             found.append((journal.run_id, name, Path(file).stem, changed))

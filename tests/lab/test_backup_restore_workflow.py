@@ -73,6 +73,8 @@ def backup(lab: LabLayout, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     assert run.checks() == {"test_archive_is_a_private_file": "passed",
                             "test_engine_backup_verifies_it": "passed",
                             "test_its_sha256sum_member_matches": "passed"}
+    assert run.controls() == {"OLVM-BAK-001": "passed", "OLVM-SVC-001": "passed",
+                              "OLVM-SVC-002": "passed"}  # profile: olvm-baseline, tagged backup
     query(engine, f"INSERT INTO opsrunner_marker (note) VALUES ('{LATER}')")
     yield archive
     plant_dead_rows(lab)
@@ -229,6 +231,9 @@ def test_backup_then_restore_brings_the_marker_back_with_every_check_green(
                             "test_engine_databases_answer": "passed",
                             "test_engine_health_page_answers": "passed",
                             "test_marker_from_the_backup_is_back": "passed"}
+    assert set(run.controls()) >= {"OLVM-BAK-001", "OLVM-DB-001", "OLVM-SVC-001",
+                                   "OLVM-TLS-003", "OLVM-PKI-001"}  # tagged restore
+    assert set(run.controls().values()) == {"passed"}, run.engine["verify"]
     notes = markers(engine)
     assert KEPT in notes and LATER not in notes
     assert services_down(lab) == []

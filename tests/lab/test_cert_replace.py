@@ -121,6 +121,9 @@ def test_good_chains_are_installed_once_and_checked(cert_lab: LabLayout, tmp_pat
     assert first.step("cert_replace")["status"] == "changed"
     assert first.step("api.event")["status"] == "changed"
     assert first.checks() == CHECKS
+    assert first.controls() == dict.fromkeys(  # profile: olvm-baseline, tagged cert-replace
+        ("OLVM-SVC-001", "OLVM-SVC-002", "OLVM-TLS-003", "OLVM-TLS-004", "OLVM-TLS-005",
+         "OLVM-PKI-001", "OLVM-PKI-002", "OLVM-PKI-003"), "passed")
     assert served_der(cert_lab) == der(two)
     assert (sysroot / PKI / "certs/apache.cer.bck").read_bytes() == original
     assert oct((sysroot / PKI / "keys/apache.key.nopass").stat().st_mode & 0o777) == "0o600"

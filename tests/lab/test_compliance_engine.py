@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -217,7 +218,7 @@ def test_a_reverted_hsts_patch_and_a_removed_httpd_conf_fail(lab: LabLayout,
 
 def test_another_max_age_is_a_failure_unless_the_run_asks_for_it(lab: LabLayout,
                                                                 tmp_path: Path) -> None:
-    report = check(lab, tmp_path, ["OLVM-TLS-001"], ["max_age=600"])
+    report = check(lab, tmp_path, ["OLVM-TLS-001"], ["hsts_max_age=600"])
     found = failed(report, "OLVM-TLS-001")
     assert found.message.splitlines() == [
         f"[{service}] https://127.0.120.2:{port}/ ({service}) sends Strict-Transport-Security: "
@@ -457,3 +458,61 @@ def test_a_corrupt_newest_backup_fails_verification(lab: LabLayout, tmp_path: Pa
     report = check(lab, tmp_path, ["OLVM-BAK-001"])
     passed(report, ["OLVM-BAK-001"])
     assert result(report, "OLVM-BAK-001").evidence["backup.file"] == good.name
+
+
+# ---------------------------------------------------------------- the whole profile, drift
+
+def verify_cli(lab: LabLayout, state: Path, *args: str) -> tuple[int, dict[str, object], str]:
+    proc = subprocess.run([sys.executable, "-m", "opsrunner.cli", "verify", "--profile",
+                           "olvm-baseline", "-i", str(lab.inventory), "--state-dir", str(state),
+                           "--output", "json", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.stdout, proc.stderr
+    return proc.returncode, json.loads(proc.stdout), proc.stderr
+
+
+def test_the_whole_profile_then_a_change_shows_as_drift_with_its_run(
+        lab: LabLayout, tmp_path: Path) -> None:
+    """Every control of olvm-baseline on the hardened lab (JUnit, HTML, JSON), accepted as the
+    baseline; hsts.yml removing HSTS fails its own post-change controls, and the next
+    compliance run names that run as the cause of the drift; hsts.yml again restores it."""
+    state = tmp_path / "state"
+    junit, html = tmp_path / "compliance.xml", tmp_path / "compliance.html"
+    code, data, err = verify_cli(lab, state, "--accept", "--junit", str(junit), "--html",
+                                 str(html))
+    results = {(c["id"], r["host"]): r for c in data["controls"]  # type: ignore[attr-defined]
+               for r in c["results"]}
+    assert code == 0, [(k, r["message"]) for k, r in results.items() if r["status"] != "passed"]
+    assert {k[0] for k in results} >= {*ALL, "OLVM-HOST-001", "OLVM-VDSM-001", "OLVM-VDSM-002"}
+    assert {r["status"] for r in results.values()} == {"passed"}
+    assert data["accepted"] is True and data["drift"] is None
+    suites = {s.get("hostname"): s for s in ET.parse(junit).getroot().iter("testsuite")}
+    assert set(suites) == {ENGINE, KVM, "ol8-vm1"}  # the lab's default guest: OLVM-GUEST-001
+    assert int(suites[ENGINE].get("failures", "1")) == 0
+    assert "olvm-baseline" in html.read_text(encoding="utf-8")
+
+    try:
+        changed = run_workflow(lab, tmp_path, "hsts.yml", "-e", "hsts_remove=true")
+        assert changed.code == 2, changed.engine
+        proving = {c["name"].partition(":")[0]: c for c in changed.engine["verify"]
+                   if c["name"].startswith("OLVM-")}
+        assert proving["OLVM-TLS-001"]["status"] == "failed"
+        assert proving["OLVM-TLS-002"]["status"] == "failed"
+        assert proving["OLVM-SVC-001"]["status"] == "passed"
+
+        code, data, err = verify_cli(lab, state, "--control", "OLVM-TLS-001")
+        assert code == 2, err
+        drift = data["drift"]
+        assert isinstance(drift, dict)
+        (status,) = drift["statuses"]
+        assert (status["control"], status["host"], status["kind"], status["changed_by"]) == (
+            "OLVM-TLS-001", ENGINE, "newly failing", changed.report["run_id"])
+        assert status["changed_by_workflow"] == "Enable HTTP Strict Transport Security"
+        assert any(e["control"] == "OLVM-TLS-001" and e["changed_by"] == changed.report["run_id"]
+                   for e in drift["evidence"])
+    finally:
+        restored = run_workflow(lab, tmp_path, "hsts.yml")
+        assert restored.code == 0, restored.engine
+    code, data, err = verify_cli(lab, state, "--control", "OLVM-TLS-001")
+    assert code == 0, err
+    assert data["drift"]["statuses"] == []  # type: ignore[index]

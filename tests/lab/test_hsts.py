@@ -100,6 +100,8 @@ def test_hsts_on_every_port_then_a_second_run_changes_nothing(lab: LabLayout,
     assert step["msg"].endswith("; restarted httpd, ovirt-imageio, ovirt-provider-ovn, "
                                 "ovirt-websocket-proxy"), step["msg"]
     assert run.checks() == ALL_CHECKS
+    assert run.controls() == {"OLVM-TLS-001": "passed", "OLVM-TLS-002": "passed",
+                              "OLVM-SVC-001": "passed"}  # profile: olvm-baseline, tagged hsts
     for service, lines in SEED_LINES.items():
         patched = sysroot_file(lab, FILES[service])
         assert lines in patched.read_text()
@@ -128,8 +130,12 @@ def test_another_max_age_updates_then_remove_restores_the_pristine_files(
         f"{hsts.HTTPD_CONF}: rewritten (max-age=1200); {hsts.IMAGEIO_HTTP}: max-age updated "
         "to 600;")
     assert run.checks() == ALL_CHECKS
+    assert set(run.controls().values()) == {"passed"}  # -e sets the control's params too
     removed = run_workflow(lab, tmp_path, "hsts.yml", "-e", "hsts_remove=true")
-    assert removed.code == 0, removed.engine
+    # the workflow's own checks prove the removal; olvm-baseline's say HSTS is now missing
+    assert removed.code == 2, removed.engine
+    assert removed.controls() == {"OLVM-TLS-001": "failed", "OLVM-TLS-002": "failed",
+                                  "OLVM-SVC-001": "passed"}
     assert removed.step("hsts")["status"] == "changed"
     assert {k: v for k, v in removed.checks().items() if v != "skipped"} == {
         k: "passed" for k in ALL_CHECKS if k != "test_http_redirects_to_https"}

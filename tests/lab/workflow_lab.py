@@ -41,9 +41,15 @@ class RunOutcome:
         return found[-1]
 
     def checks(self) -> dict[str, str]:
-        """Check name (without the host id) -> status."""
+        """The workflow's own check name (without the host id) -> status."""
         return {c["name"].split("[")[0] + _param(c["name"]): c["status"]
-                for c in self.engine["verify"]}
+                for c in self.engine["verify"] if not c["name"].startswith("OLVM-")}
+
+    def controls(self) -> dict[str, str]:
+        """The olvm-baseline control id -> status, of the controls that re-proved the estate
+        after the workflow (its ``profile:``)."""
+        return {c["name"].partition(":")[0]: c["status"] for c in self.engine["verify"]
+                if c["name"].startswith("OLVM-")}
 
 
 def _param(name: str) -> str:

@@ -167,10 +167,10 @@ def test_hsts_on_every_port(host: Any, hostvars: dict[str, Any], params: dict[st
     found = headers.get("strict-transport-security")
     evidence(f"{service}.strict_transport_security", found or "(none)")
     if service == "httpd":
-        age = int(params.get("httpd_max_age", HTTPD_MAX_AGE))
+        age = int(params.get("hsts_httpd_max_age", HTTPD_MAX_AGE))
         wanted = f"max-age={age}; includeSubDomains"
     else:
-        age = int(params.get("max_age", MAX_AGE))
+        age = int(params.get("hsts_max_age", MAX_AGE))
         wanted = f"max-age={age}"
     assert found is not None, (f"{url} ({service}) answers {status} with no "
                                f"Strict-Transport-Security header, the profile requires "

@@ -7,6 +7,7 @@ from pathlib import Path
 from opsrunner.compliance.load import load_profile
 
 REPOSITORY = Path(__file__).resolve().parents[3]
+NONE = "\N{EN DASH}"  # an empty cell of the table
 
 
 def test_the_readme_lists_every_control_of_olvm_baseline_as_it_is() -> None:
@@ -14,9 +15,9 @@ def test_the_readme_lists_every_control_of_olvm_baseline_as_it_is() -> None:
     profile = load_profile(REPOSITORY / "profiles/olvm-baseline")
     assert len(profile.controls) >= 20
     for control in profile.controls.values():
-        params = ", ".join(f"`{k}` {v}" for k, v in control.params.items()) or "–"
+        params = ", ".join(f"`{k}` {v}" for k, v in control.params.items()) or NONE
         row = (f"| `{control.id}` | {control.impact} | {control.hosts.replace('|', chr(92) + '|')}"
-               f" | {control.title} | {params} | {', '.join(control.tags) or '–'} |")
+               f" | {control.title} | {params} | {', '.join(control.tags) or NONE} |")
         assert row in readme, f"README row out of date for {control.id}:\n{row}"
 
 
