@@ -23,6 +23,16 @@ BLANK_TEMPLATE_ID = "00000000-0000-0000-0000-000000000000"
 Document = dict[str, Any]
 
 
+class Number(str):
+    """A numeric value the engine writes as a JSON number (a statistic's ``datum``); in XML,
+    and in the store, the string it is."""
+
+    def as_number(self) -> int | float:
+        """The value as a JSON number: an int when it has no fraction."""
+        value = float(self)
+        return int(value) if value.is_integer() and "." not in self else value
+
+
 @dataclass(frozen=True)
 class Kind:
     """One kind of entity.

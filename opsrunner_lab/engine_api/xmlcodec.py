@@ -2,7 +2,10 @@
 
 The mapping is the engine's own (see :mod:`opsrunner_lab.engine_api.model`): ``href``, ``id``
 and ``rel`` are attributes, a list repeats its element, a timestamp (int, epoch ms) is written
-``2019-08-20T12:57:43.049+03:00`` in XML and as the number in JSON.
+``2019-08-20T12:57:43.049+03:00`` in XML and as the number in JSON. An empty string is written
+``<x></x>`` as the engine does (ovirtsdk4 reads that as ``''``, and ``<x/>`` as None); an element
+with neither text nor children (a reference) is written ``<x .../>``. A
+:class:`~opsrunner_lab.engine_api.model.Number` is text in XML and a number in JSON.
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from opsrunner_lab.engine_api.faults import ApiFault
-from opsrunner_lab.engine_api.model import Document
+from opsrunner_lab.engine_api.model import Document, Number
 
 ATTRIBUTES = ("href", "id", "rel")
 XML_TYPE = "application/xml;charset=UTF-8"
 JSON_TYPE = "application/json"
 _HEADER = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+# Stands for the text of an empty-string element while serializing (a private-use character).
+_EMPTY = "\ue000"
 
 
 def iso_time(epoch_ms: int) -> str:
@@ -48,7 +53,7 @@ def _fill(element: ET.Element, doc: Document) -> None:
             if isinstance(item, dict):
                 _fill(child, item)
             else:
-                child.text = _text(item)
+                child.text = _text(item) or _EMPTY
 
 
 def to_xml(tag: str, doc: Document) -> bytes:
@@ -56,7 +61,8 @@ def to_xml(tag: str, doc: Document) -> bytes:
     root = ET.Element(tag)
     _fill(root, doc)
     ET.indent(root, "    ")
-    return (_HEADER + ET.tostring(root, encoding="unicode")).encode()
+    text = ET.tostring(root, encoding="unicode").replace(f">{_EMPTY}</", "></")
+    return (_HEADER + text).encode()
 
 
 def _public(value: Any) -> Any:
@@ -66,6 +72,8 @@ def _public(value: Any) -> Any:
         return [_public(v) for v in value]
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, Number):
+        return value.as_number()
     return value
 
 
