@@ -14,7 +14,8 @@ from opsrunner_lab.engine_api.handlers import ApiContext, Handlers, Target
 from opsrunner_lab.engine_api.model import KINDS, Document, kind_key
 from opsrunner_lab.engine_api.render import Renderer, parse_follow
 from opsrunner_lab.engine_api.root import api_root
-from opsrunner_lab.engine_api.search import ALIASES, Search
+from opsrunner_lab.engine_api.search import Search
+from opsrunner_lab.engine_api.search_fields import Relations
 from opsrunner_lab.engine_api.xmlcodec import parse_body
 
 
@@ -116,10 +117,8 @@ class Resources:
         if query.get("search"):
             search = Search(query["search"],
                             query.get("case_sensitive", "false").lower() == "true")
-            if docs:
-                search.check_fields({*(k for d in docs for k in d), *ALIASES.values()},
-                                    collection)
-            docs = [doc for doc in docs if search.matches(doc, self._name_of)]
+            docs = search.select(docs, key, Relations(self.catalog),
+                                 _number(query, "max") if "max" in query else -1)
         if "max" in query and _number(query, "max") >= 0:
             docs = docs[:_number(query, "max")]
         follow = parse_follow(query.get("follow"))

@@ -1,59 +1,78 @@
-"""The engine's ``?search=`` language, the part clients use: ``field OP value`` terms joined by
-``and``/``or`` (``and`` binds tighter), an optional ``Vms:`` prefix, quoted values, ``*``
-wildcards. Values match case-insensitively unless the request says ``case_sensitive=true`` (as
-real engines answer: the API model documents ``true`` as the default, yet a request without the
-parameter matches regardless of case). Field names and ``and``/``or`` ignore case. A field that
-names a reference (``cluster=Default``, ``host=kvm1``) matches the referenced entity's name;
-``severity`` compares by rank (``severity>normal``); numbers compare as numbers.
+"""The engine's ``?search=`` language over a collection (grammar: :mod:`.search_syntax`; fields
+and cross-entity objects: :mod:`.search_fields`).
+
+Values match case-insensitively unless the request says ``case_sensitive=true`` (as real
+engines answer: the API model documents ``true`` as the default, yet a request without the
+parameter matches regardless of case); ``*`` is a wildcard. ``severity`` compares by rank
+(``severity>normal``), numbers as numbers, ``time``/dates as instants (``time>2026-12-03``,
+``time>"12/03/2026 10:00"`` or epoch milliseconds). A field reaching related entities matches if
+any of them does (``!=``: if none is equal). ``sortby FIELD [asc|desc]`` orders the matches;
+``page N`` answers the N-th page of ``max`` entities (without ``max``: page 1 is everything).
+
+A query that breaks the grammar, or names a field or object the collection lacks, is a 400
+``Operation Failed`` fault. Its detail is what ovirt-engine's ``SearchQuery`` sets as the query's
+exception string (public source; no real answer is in the lab's reference bodies): the query
+text with the offending part between ``$`` marks (``$colour$=red and name=x``), or, when that
+part ends the query, the name of the checker's ``SyntaxError`` kind (``INVALID_CONDITION_VALUE``
+for ``name=``). The REST layer passes that string through ``backendFailure(String)``, which,
+unlike validation messages, adds no ``[...]``. Not verified against a live engine: the status
+(the string is no engine message, so its status falls to the default), and the exact spans the
+engine's checker marks (here: the offending token).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TypeVar
 
-from opsrunner_lab.engine_api.faults import bad_request
+from opsrunner_lab.engine_api.faults import ApiFault
 from opsrunner_lab.engine_api.model import Document
+from opsrunner_lab.engine_api.search_fields import FIELDS, OBJECTS, Relations, entity_collection
+from opsrunner_lab.engine_api.search_syntax import Condition, SyntaxFault, parse
 
 SEVERITY_RANK = {"normal": 0, "warning": 1, "error": 2, "alert": 3}
-# Search names of fields whose document key differs.
+# Search names of fields whose document key differs (used when a collection has no table).
 ALIASES = {"datacenter": "data_center", "storage": "storage_domain", "message": "description",
            "type": "code"}
-_PREFIX = re.compile(r"^\s*[A-Za-z]+\s*:")
-_TOKEN = re.compile(r'\s*(?:(?P<conj>and|or)\b|(?P<field>[A-Za-z_][\w.]*)\s*'
-                    r'(?P<op>!=|>=|<=|=|>|<)\s*(?P<value>"[^"]*"|[^\s"]+))', re.IGNORECASE)
-
+_DATES = ("%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M",
+          "%Y-%m-%d %H:%M:%S", "%m/%d/%Y", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S")
+_TIME_FIELDS = frozenset({"time", "creation_time", "start_time", "creationdate", "uptime"})
 _Ordered = TypeVar("_Ordered", int, str)
 NameOf = Callable[[Document], str | None]
+Values = Callable[[Document, str | None, str], list[object] | None]
 
 
-@dataclass(frozen=True)
-class Term:
-    field: str
-    op: str
-    value: str
+def syntax_fault(text: str, kind: str, start: int, end: int) -> ApiFault:
+    """The engine's 400 for ``text`` failing with ``kind`` at ``start:end``."""
+    if start < end < len(text.rstrip()):
+        return ApiFault(400, f"{text[:start]}${text[start:end]}${text[end:]}")
+    return ApiFault(400, kind)
 
-    def key(self) -> str:
-        return ALIASES.get(self.field, self.field)
 
-    def matches(self, doc: Document, name_of: NameOf, case_sensitive: bool) -> bool:
-        raw = doc.get(self.key())
-        actual = name_of(raw) if isinstance(raw, dict) else raw
-        if actual is None or isinstance(actual, dict | list):
-            return self.op == "!=" and self.value != "*"
-        return _compare(self.key(), str(actual), self.op, self.value, case_sensitive)
+def _millis(value: str) -> int | None:
+    if value.lstrip("-").isdigit():
+        return int(value)
+    for form in _DATES:
+        try:
+            return int(datetime.strptime(value, form).replace(tzinfo=UTC).timestamp() * 1000)
+        except ValueError:
+            continue
+    return None
 
 
 def _compare(key: str, actual: str, op: str, wanted: str, case_sensitive: bool) -> bool:
     if op in ("=", "!="):
         pattern = ".*".join(re.escape(part) for part in wanted.split("*"))
         flags = re.DOTALL if case_sensitive else re.IGNORECASE | re.DOTALL
-        equal = re.fullmatch(pattern, actual, flags) is not None
-        return equal if op == "=" else not equal
+        return re.fullmatch(pattern, actual, flags) is not None
     if key == "severity" and actual in SEVERITY_RANK and wanted.lower() in SEVERITY_RANK:
         return _ordered(op, SEVERITY_RANK[actual], SEVERITY_RANK[wanted.lower()])
+    if key in _TIME_FIELDS:
+        left, right = _millis(actual), _millis(wanted)
+        if left is not None and right is not None:
+            return _ordered(op, left, right)
     if actual.lstrip("-").isdigit() and wanted.lstrip("-").isdigit():
         return _ordered(op, int(actual), int(wanted))
     return _ordered(op, actual.lower(), wanted.lower())
@@ -64,43 +83,150 @@ def _ordered(op: str, left: _Ordered, right: _Ordered) -> bool:
             "<=": left <= right}[op]
 
 
+def _path(doc: Document, path: str) -> object:
+    value: object = doc
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _sort_key(value: object, key: str) -> tuple[int, int, str]:
+    text = "" if value is None else str(value)
+    if key == "severity" and text in SEVERITY_RANK:
+        return (0, SEVERITY_RANK[text], "")
+    millis = _millis(text) if key in _TIME_FIELDS else None
+    if millis is not None:
+        return (0, millis, "")
+    if text.lstrip("-").isdigit():
+        return (0, int(text), "")
+    return (1, 0, text.lower())
+
+
 class Search:
-    """A parsed query; a 400 fault names the part that cannot be parsed."""
+    """A parsed query; a 400 fault when ``text`` breaks the grammar."""
 
     def __init__(self, text: str, case_sensitive: bool = False) -> None:
         self.text = text
         self.case_sensitive = case_sensitive
-        self.groups: list[list[Term]] = [[]]
-        rest = _PREFIX.sub("", text, count=1)
-        position = 0
-        expect_term = True
-        while rest[position:].strip():
-            match = _TOKEN.match(rest, position)
-            if match is None or (match.group("conj") is None) != expect_term:
-                raise bad_request(f"Cannot search: the query '{text}' is invalid near "
-                                  f"'{rest[position:].strip()}'")
-            if match.group("conj"):
-                if match.group("conj").lower() == "or":
-                    self.groups.append([])
-            else:
-                value = match.group("value").strip('"')
-                self.groups[-1].append(Term(match.group("field").lower(), match.group("op"),
-                                            value))
-            expect_term = not expect_term
-            position = match.end()
-        if expect_term and position > 0:
-            raise bad_request(f"Cannot search: the query '{text}' ends with a conjunction")
+        try:
+            self.query = parse(text)
+        except SyntaxFault as fault:
+            raise syntax_fault(text, fault.kind, fault.start, fault.end) from None
+
+    @property
+    def conditions(self) -> list[Condition]:
+        return [term for group in self.query.groups for term in group]
+
+    # -- plain documents (no estate): fields are document keys, references named by name_of
 
     def check_fields(self, known: Iterable[str], collection: str) -> None:
-        """A 400 fault for a field no entity of ``collection`` has."""
+        """A 400 fault for a field none of ``known`` document keys is."""
         names = set(known)
-        for group in self.groups:
-            for term in group:
-                if term.key() not in names:
-                    raise bad_request(f"Cannot search: '{term.field}' is not a searchable "
-                                      f"field of {collection}")
+        for term in self.conditions:
+            if term.obj is not None or ALIASES.get(term.fld, term.fld) not in names:
+                raise syntax_fault(self.text, "INVALID_CONDITION_FILED_OR_SORTBY", *term.span)
 
     def matches(self, doc: Document, name_of: NameOf) -> bool:
-        """Whether ``doc`` matches; ``name_of`` names a referenced entity (or None)."""
-        return any(all(term.matches(doc, name_of, self.case_sensitive) for term in group)
-                   for group in self.groups)
+        """Whether the document ``doc`` matches, reading its own keys only."""
+        def values(one: Document, obj: str | None, fld: str) -> list[object] | None:
+            raw = one.get(ALIASES.get(fld, fld))
+            if isinstance(raw, dict):
+                return [] if name_of(raw) is None else [name_of(raw)]
+            return [] if raw is None or isinstance(raw, list) else [raw]
+        return self._matches(doc, values)
+
+    def _matches(self, doc: Document, values: Values) -> bool:
+        return any(all(self._term(doc, term, values) for term in group)
+                   for group in self.query.groups) or not self.query.groups
+
+    def _term(self, doc: Document, term: Condition, values: Values) -> bool:
+        found = values(doc, term.obj, term.fld) or []
+        key = ALIASES.get(term.fld, term.fld)
+        hits = [_compare(key, str(value), term.op, term.value, self.case_sensitive)
+                for value in found]
+        if term.op == "!=":
+            return not any(hits)
+        return any(hits)
+
+    # -- a collection of the estate
+
+    def select(self, docs: list[Document], collection_key: str, relations: Relations,
+               max_count: int) -> list[Document]:
+        """The entities of ``docs`` (of ``collection_key``) matching, sorted and paged.
+
+        A 400 fault for an object prefix, field or sort field the collection lacks.
+        """
+        source = entity_collection(collection_key)
+        if self.query.prefix is not None and OBJECTS.get(self.query.prefix) != source:
+            raise syntax_fault(self.text, "INVALID_SEARCH_OBJECT", *self.query.prefix_span)
+        known = {key for doc in docs for key in doc}
+
+        def resolve(obj: str | None, fld: str, span: tuple[int, int]
+                    ) -> Callable[[Document], list[object]]:
+            getter = self._getter(source, obj, fld, known, relations)
+            if getter is None:
+                if not docs:
+                    return lambda doc: []
+                raise syntax_fault(self.text, "INVALID_CONDITION_FILED_OR_SORTBY", *span)
+            return getter
+
+        getters = {(term.obj, term.fld): resolve(term.obj, term.fld, term.span)
+                   for term in self.conditions}
+        chosen = [doc for doc in docs
+                  if self._matches(doc, lambda one, obj, fld: getters[(obj, fld)](one))]
+        if self.query.sort is not None:
+            obj, fld, descending = self.query.sort
+            getter = self._getter(source, obj, fld, known, relations)
+            if getter is None:
+                if not docs:
+                    return chosen
+                raise syntax_fault(self.text, "INVALID_SORT_FIELD", *self.query.sort_span)
+            sort_key = FIELDS.get(source, {}).get(fld, fld)
+
+            def order(doc: Document, read: Callable[[Document], list[object]] = getter
+                      ) -> tuple[int, int, str]:
+                found = read(doc)
+                return _sort_key(found[0] if found else None, sort_key)
+            chosen.sort(key=order, reverse=descending)
+        if self.query.page is not None:
+            if max_count >= 0:
+                start = (self.query.page - 1) * max_count
+                chosen = chosen[start:start + max_count]
+            elif self.query.page > 1:
+                chosen = []
+        return chosen
+
+    def _getter(self, source: str, obj: str | None, fld: str, known: set[str],
+                relations: Relations) -> Callable[[Document], list[object]] | None:
+        """How to read field ``fld`` (of related ``obj`` entities) of ``source``'s entities."""
+        if obj is not None:
+            target = OBJECTS.get(obj)
+            if target is None:
+                return None
+            if target == source:
+                return self._getter(source, None, fld, known, relations)
+            inner = self._getter(target, None, fld, set(), relations)
+            if inner is None:
+                return None
+            other_collection: str = target
+            return lambda doc: [value for other in relations.related(doc, source,
+                                                                     other_collection)
+                                for value in inner(other)]
+        path = FIELDS.get(source, {}).get(fld)
+        if path is None:
+            key = ALIASES.get(fld, fld) if source not in FIELDS else fld
+            if key not in known:
+                return None
+            path = key
+        if path.startswith("@"):
+            target = path[1:]
+            return lambda doc: [other.get("name", other.get("user_name"))
+                                for other in relations.related(doc, source, target)]
+
+        def read(doc: Document, dotted: str = path) -> list[object]:
+            value = _path(doc, dotted)
+            if isinstance(value, dict):
+                name = relations.name_of(value)
+                return [] if name is None else [name]
+            return [] if value is None or isinstance(value, list) else [value]
+        return read
