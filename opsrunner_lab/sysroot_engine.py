@@ -1,7 +1,9 @@
 """The engine host's file tree, as a fresh OLVM 4.5 engine has it after ``engine-setup``.
 
-Database settings in ``engine.conf.d``/``ovirt-engine-dwhd.conf.d``, the engine PKI made by
-the lab CA, the websocket proxy config, Apache's ``conf.d`` and the backup/log folders.
+Database settings in ``engine.conf.d``/``ovirt-engine-dwhd.conf.d``, what else setup leaves
+for the engine's tools (``sysroot_setup_files``: ``ovirt-engine-setup.conf.d``, protocols,
+answers), the engine PKI made by the lab CA, the websocket proxy config, Apache's ``conf.d``
+and the backup/log folders.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from opsrunner_lab.sysroot_files import (
     shell_conf,
     write_os_identity,
 )
+from opsrunner_lab.sysroot_setup_files import write_setup_files
 
 ENGINE_DB_CONF = "etc/ovirt-engine/engine.conf.d/10-setup-database.conf"
 ENGINE_DWH_DB_CONF = "etc/ovirt-engine/engine.conf.d/10-setup-dwh-database.conf"
@@ -112,6 +115,7 @@ def build_engine(layout: LabLayout, ca: LabCA) -> Path:
     for folder in _FOLDERS:
         ensure_dir(root / folder)
     write_db_confs(layout)
+    write_setup_files(layout, db_settings(layout, "engine"), db_settings(layout, "dwh"))
     write_engine_pki(layout, ca)
     ensure_file(root / WEBSOCKET_PROXY_CONF, "".join(f"{key}={value}\n" for key, value in {
         "PROXY_PORT": ENGINE_PORTS["ovirt-websocket-proxy"],

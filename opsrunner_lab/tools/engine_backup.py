@@ -15,6 +15,11 @@
     Notifying engine
     Done.
 
+A database is backed up only when engine-setup's environment (``/etc/ovirt-engine-setup.conf``
+and ``.conf.d/*.conf``, as ``otopi-config-query`` reads it) has ``OVESETUP_ENGINE_CORE/enable``
+(``OVESETUP_DWH_CORE/enable`` for DWH) ``bool:True`` and its conf files set the user; otherwise
+the real tool leaves it out without a word and still ends ``Done.`` (exit 0), as this one does.
+
 ``--mode=verify`` checks that the archive opens, its checksums and version, and that the
 engine dump reads back; ``--mode=restore`` is in ``backup_restore``. Errors print
 ``FATAL: <message>`` on stderr and exit 1; where the real tool only logs the cause (a
@@ -50,6 +55,10 @@ from opsrunner_lab.tools.backup_restore import GRAFANA_DB, do_restore
 from opsrunner_lab.tools.backup_run import BackupLog, BackupRun, fail
 from opsrunner_lab.tools.common import ToolError, fatal
 from opsrunner_lab.tools.engine_host import engine_layout
+from opsrunner_lab.tools.setup_conf import setup_enabled
+
+ENGINE_ENABLED = "OVESETUP_ENGINE_CORE/enable"
+DWH_ENABLED = "OVESETUP_DWH_CORE/enable"
 
 
 def main(script: str, args: list[str]) -> int:
@@ -131,10 +140,12 @@ def do_backup(run: BackupRun) -> None:
             backup_files(sysroot, folder / archive.FILES, options.files_compressor)
         except OSError as exc:
             raise fail("Failed backing up the engine's files", cause=str(exc)) from None
-    if engine is not None and options.in_scope("db"):
+    if options.in_scope("db") and _enabled(run, ENGINE_ENABLED, engine is not None):
+        assert engine is not None
         run.output(f"- Engine database '{engine.database}'")
         dump_database(run, engine, folder / archive.ENGINE_DUMP, options.engine_db)
-    if dwh is not None and options.in_scope("dwhdb"):
+    if options.in_scope("dwhdb") and _enabled(run, DWH_ENABLED, dwh is not None):
+        assert dwh is not None
         run.output(f"- DWH database '{dwh.database}'")
         dump_database(run, dwh, folder / archive.DWH_DUMP, options.dwh_db)
     if options.in_scope("grafanadb") and (sysroot / GRAFANA_DB).is_file():
@@ -150,6 +161,16 @@ def do_backup(run: BackupRun) -> None:
         raise fail(f"Cannot create '{options.file}'", cause=exc.strerror or str(exc)) from None
     if engine is not None:
         notify_engine(run, engine, 1, "Backup Finished")
+
+
+def _enabled(run: BackupRun, key: str, configured: bool) -> bool:
+    """The real tool's gate on a database: ``key`` is ``bool:True`` in the setup environment
+    and the product's conf files name a user. Otherwise the database is left out silently
+    (the lab only logs why)."""
+    if not setup_enabled(run.sysroot, key):
+        run.log.line(f"{key} is not bool:True in /etc/ovirt-engine-setup.conf(.d): skipped")
+        return False
+    return configured
 
 
 def do_verify(run: BackupRun) -> None:

@@ -9,7 +9,8 @@ backup (``/var/lib/ovirt-engine/backups/engine-pki-<YYYYmmddHHMMSS><random>.tar.
 ``pg_dump`` of each database (``engine-<stamp>.<random>.dump``, ``dwh-...``) as the real one
 does; empties both databases (objects dropped; databases and roles kept); removes the
 setup's files (``engine.conf.d/10-setup-*.conf``, the DWH's ``10-setup-*.conf``, the
-websocket proxy's ``10-setup.conf`` and the PKI files setup made). Ends ``[ INFO  ]
+websocket proxy's ``10-setup.conf``, ``ovirt-engine-setup.conf.d/20-setup-ovirt-post.conf``
+and the PKI files setup made). Ends ``[ INFO  ]
 Execution of cleanup completed successfully`` (exit 0) or ``... failed`` (exit 1). Printed
 paths are the lab's real paths (inside the sysroot).
 """
@@ -28,6 +29,7 @@ from opsrunner_lab.engine_db import DWH_DB, ENGINE_DB, DbConf, DbProduct, read_d
 from opsrunner_lab.layout import ENGINE, LabLayout
 from opsrunner_lab.shell_conf import conf_dir_files
 from opsrunner_lab.sysroot_engine import PKI, WEBSOCKET_PROXY_CONF
+from opsrunner_lab.sysroot_setup_files import POST_INSTALL_CONF
 from opsrunner_lab.systemctl import Systemctl
 from opsrunner_lab.tools.common import fatal
 from opsrunner_lab.tools.engine_host import engine_layout, stop_services
@@ -49,7 +51,7 @@ USAGE = """Usage: {prog}
 """
 SETUP_FILES = ("etc/ovirt-engine/engine.conf.d/10-setup-*.conf",
                "etc/ovirt-engine-dwh/ovirt-engine-dwhd.conf.d/10-setup-*.conf",
-               WEBSOCKET_PROXY_CONF)
+               WEBSOCKET_PROXY_CONF, POST_INSTALL_CONF)
 PKI_FILES = (f"{PKI}/ca.pem", f"{PKI}/apache-ca.pem", f"{PKI}/certs/*", f"{PKI}/keys/*",
              f"{PKI}/private/*")
 BACKUP_DIRS = {"engine": "var/lib/ovirt-engine/backups", "dwh": "var/lib/ovirt-engine-dwh/backups"}
