@@ -7,9 +7,10 @@ domain's disks are ``/disks/{id}``, as on the engine).
 
 from __future__ import annotations
 
-from opsrunner_lab.engine_api.faults import not_found
+from opsrunner_lab.engine_api.faults import ApiFault, not_found
 from opsrunner_lab.engine_api.model import KINDS, Document, Kind, kind_key, parse_href, ref
 from opsrunner_lab.engine_api.store import Store
+from opsrunner_lab.engine_api.views import VIEWS
 
 RUNNING = frozenset({"up", "powering_up", "powering_down", "reboot_in_progress", "migrating",
                      "wait_for_launch", "paused"})
@@ -25,6 +26,7 @@ EMPTY_LIST_TAGS = {"fenceagents": "agents", "devices": "host_devices",
                    "networkfilters": "network_filters", "iscsibonds": "iscsi_bonds",
                    "glusterhooks": "gluster_hooks", "glustervolumes": "gluster_volumes",
                    "enabledfeatures": "cluster_features", "sshpublickeys": "ssh_public_keys",
+                   "networklabels": "network_labels",
                    "externalnetworkproviders": "external_providers", "numanodes": "host_numa_nodes",
                    "externalnetworkproviderconfigurations":
                        "external_network_provider_configurations"}
@@ -66,7 +68,15 @@ class Catalog:
         owner_kind = KINDS.get(kind_key(owner_collection))
         if owner_kind is None or rel not in owner_kind.links:
             return None
+        if kind_key(owner_collection) in VIEWS:
+            return self._from_view(owner_collection, owner_id)
         return self.store.get(owner_collection, owner_id)
+
+    def _from_view(self, collection: str, entity_id: str) -> Document | None:
+        try:
+            return self.document(collection, entity_id)
+        except ApiFault:
+            return None
 
     def documents(self, collection: str) -> list[Document]:
         """The documents of a collection path (404 fault if the path does not exist)."""
@@ -79,6 +89,8 @@ class Catalog:
         elif key == "storagedomains/disks":
             docs = [{**doc, "_collection": "disks"} for doc in self.store.documents("disks")
                     if _on_domain(doc, segments[1])]
+        elif key in VIEWS:
+            docs = VIEWS[key](self.store, segments)
         elif key in KINDS:
             docs = self.store.documents(collection)
         else:
@@ -87,7 +99,8 @@ class Catalog:
 
     def document(self, collection: str, entity_id: str) -> Document:
         """One document of a collection path (404 fault if unknown)."""
-        if kind_key(collection) in KINDS and len(collection.split("/")) == 1:
+        if (kind_key(collection) in KINDS and kind_key(collection) not in VIEWS
+                and len(collection.split("/")) == 1):
             doc = self.store.get(collection, entity_id)
             if doc is None:
                 raise not_found()
@@ -103,6 +116,9 @@ class Catalog:
         if parsed is None:
             return None
         collection, entity_id = parsed
+        if kind_key(collection) in VIEWS:
+            found = self._from_view(collection, entity_id)
+            return None if found is None else (collection, found)
         doc = self.store.get(collection, entity_id)
         return None if doc is None else (collection, self.computed(kind_key(collection), doc))
 

@@ -98,11 +98,23 @@ KINDS: dict[str, Kind] = {
     "jobs": Kind("job", "jobs", ("clear", "end"), ("steps",)),
     "events": Kind("event", "events"),
     "users": Kind("user", "users", (), _words("groups permissions roles sshpublickeys tags")),
+    "users/permissions": Kind("permission", "permissions"),
+    "diskprofiles": Kind("disk_profile", "disk_profiles", (), ("permissions",)),
+    "storagedomains/diskprofiles": Kind("disk_profile", "disk_profiles"),
+    "networks": Kind("network", "networks", (), _words("permissions vnicprofiles networklabels")),
+    "networks/vnicprofiles": Kind("vnic_profile", "vnic_profiles", (), ("permissions",)),
+    "datacenters/networks": Kind("network", "networks"),
+    "clusters/networks": Kind("network", "networks"),
+    "vnicprofiles": Kind("vnic_profile", "vnic_profiles", (), ("permissions",)),
+    "roles": Kind("role", "roles", (), ("permits",)),
+    "tags": Kind("tag", "tags"),
+    "permissions": Kind("permission", "permissions"),
 }
 
 # Collections of the API root's <link>s (each also gets a ``<name>/search`` link).
-ROOT_COLLECTIONS = ("clusters", "datacenters", "disks", "events", "hosts", "imagetransfers",
-                    "jobs", "storagedomains", "templates", "users", "vms")
+ROOT_COLLECTIONS = ("clusters", "datacenters", "diskprofiles", "disks", "events", "hosts",
+                    "imagetransfers", "jobs", "networks", "permissions", "roles",
+                    "storagedomains", "tags", "templates", "users", "vms", "vnicprofiles")
 SEARCHABLE = frozenset({"clusters", "datacenters", "disks", "events", "hosts", "jobs",
                         "storagedomains", "templates", "users", "vms"})
 

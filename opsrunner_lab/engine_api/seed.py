@@ -18,6 +18,7 @@ from opsrunner_lab.engine_api import shapes, shapes_devices
 from opsrunner_lab.engine_api.estate import ref_id
 from opsrunner_lab.engine_api.events import record_event
 from opsrunner_lab.engine_api.model import Document, ref
+from opsrunner_lab.engine_api.networks import management_profile_id
 from opsrunner_lab.engine_api.root import SYSTEM
 from opsrunner_lab.engine_api.store import Store
 from opsrunner_lab.guest_power import powered_off
@@ -158,8 +159,11 @@ def _add_vm(store: Store, name: str, cluster_id: str, dc_id: str, sd_id: str,
                                            10 * shapes.GIB))
     below = f"vms/{vm_id}"
     store.put(f"{below}/diskattachments", shapes_devices.disk_attachment(disk_id, vm_id))
-    store.put(f"{below}/nics", shapes_devices.nic(_new_id(), "nic1", vm_id, guest_mac(name),
-                                                  cluster_id))
+    nic = shapes_devices.nic(_new_id(), "nic1", vm_id, guest_mac(name),
+                             management_profile_id(store, dc_id) or "")
+    if not nic["vnic_profile"]["id"]:
+        del nic["vnic_profile"]
+    store.put(f"{below}/nics", nic)
     store.put(f"{below}/cdroms", shapes_devices.cdrom(vm_id))
     store.put(f"{below}/snapshots", shapes_devices.active_snapshot(_new_id(), vm_id,
                                                                    created_ms))

@@ -6,8 +6,9 @@ interface must be a NicInterface value (400 ``Invalid value``; default ``virtio`
 MAC must be well formed (400), the VM must be Down, Up or Image-Locked (409), the name unused in
 the VM and the MAC unused by every VM's NICs (409). A NIC without a MAC gets a free one of the
 lab's pool ``56:6f:xx:xx:xx:xx``; MACs are kept lower-case. ``plugged`` and ``linked`` default to
-true; ``vnic_profile`` is kept by id as given (the simulator has no profiles to check it
-against; without one the NIC is on no network, as on the engine).
+true; ``vnic_profile`` is referenced by id and must be a known profile (400 ``Cannot add
+Interface. The specified VM network interface profile doesn't exist.``, checked after the MAC);
+without one the NIC is on no network, as on the engine.
 
 A template's NICs keep name, interface, profile, plugged and linked, and have no MAC: a VM made
 from the template gets new addresses.
@@ -25,6 +26,7 @@ from collections.abc import Collection, Mapping
 from opsrunner_lab.engine_api.faults import ApiFault, bad_request, conflict, incomplete
 from opsrunner_lab.engine_api.handlers import ApiContext, Handlers
 from opsrunner_lab.engine_api.model import Document, ref
+from opsrunner_lab.engine_api.networks import vnic_profiles_view
 from opsrunner_lab.engine_api.store import Store
 from opsrunner_lab.engine_api.transitions import event_now, new_id, require, user_name
 from opsrunner_lab.engine_api.xmlcodec import child_text
@@ -41,6 +43,8 @@ BAD_MAC = ('MAC address must be in format "HH:HH:HH:HH:HH:HH" where H is a hexad
 MULTICAST_MAC = "Multi-cast MAC address is not allowed."
 BAD_NAME = 'Name must be formed of alphanumeric characters, numbers or "-_.".'
 NAME_IN_USE = "Network interface name is already in use"
+NO_SUCH_PROFILE = ("Cannot add Interface. The specified VM network interface profile doesn't "
+                   "exist.")
 WRONG_VM_STATUS = "Cannot add a Network Interface when VM is not Down, Up or Image-Locked."
 _MAC = re.compile(r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
 _NAME = re.compile(r"^[0-9A-Za-z_.-]+$")
@@ -134,6 +138,10 @@ def add_vm_nic(ctx: ApiContext, collection: str, body: ET.Element,
         problem = mac_problem(mac) if mac else None
         if problem is not None:
             raise bad_request(problem)
+        profile = body.find("vnic_profile")
+        profile_id = (profile.get("id") or "").strip() if profile is not None else ""
+        if profile_id and profile_id not in {p["id"] for p in vnic_profiles_view(store, [])}:
+            raise bad_request(NO_SUCH_PROFILE)
         if vm.get("status") not in NIC_STATUSES:
             raise conflict(WRONG_VM_STATUS)
         if any(nic.get("name") == name for nic in store.documents(collection)):
@@ -146,9 +154,8 @@ def add_vm_nic(ctx: ApiContext, collection: str, body: ET.Element,
         doc: Document = {"id": new_id(), "name": name, "interface": interface,
                          "linked": _flag(body, "linked"), "mac": {"address": address},
                          "plugged": _flag(body, "plugged"), "synced": "true"}
-        profile = body.find("vnic_profile")
-        if profile is not None and profile.get("id"):
-            doc["vnic_profile"] = ref("vnicprofiles", str(profile.get("id")))
+        if profile_id:
+            doc["vnic_profile"] = ref("vnicprofiles", profile_id)
         doc["vm"] = ref("vms", vm_id)
         created = store.put(collection, doc)
         event_now(ctx, ADDED_CODE, f"Interface {name} ({NIC_INTERFACES[interface]}) was added "

@@ -1,0 +1,27 @@
+"""Collections the engine derives from others, answered from the documents they derive from
+(nothing of them is stored), by kind key: each view is ``(store, path segments) -> documents``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from opsrunner_lab.engine_api import networks, profiles, roles
+from opsrunner_lab.engine_api.model import Document
+from opsrunner_lab.engine_api.store import Store
+
+View = Callable[[Store, list[str]], list[Document]]
+
+VIEWS: dict[str, View] = {
+    "diskprofiles": profiles.disk_profiles_view,
+    "storagedomains/diskprofiles": profiles.domain_profiles_view,
+    "networks": networks.networks_view,
+    "networks/vnicprofiles": networks.network_profiles_view,
+    "datacenters/networks": networks.dc_networks_view,
+    "clusters/networks": networks.cluster_networks_view,
+    "vnicprofiles": networks.vnic_profiles_view,
+    "roles": roles.roles_view,
+    "tags": roles.tags_view,
+    "permissions": roles.permissions_view,
+    "users/permissions": roles.user_permissions_view,
+}
