@@ -115,6 +115,7 @@ class Search:
 
     @property
     def conditions(self) -> list[Condition]:
+        """Every ``FIELD OP VALUE`` of the query, in order."""
         return [term for group in self.query.groups for term in group]
 
     # -- plain documents (no estate): fields are document keys, references named by name_of
