@@ -163,11 +163,12 @@ class LabInternal:
 
     def _guest_vms(self, body: bytes) -> tuple[int, bytes]:
         try:
-            guests = [GuestVm(entry["name"], entry["powered_off"])
+            guests = [GuestVm(entry["name"], entry["powered_off"], entry.get("address"))
                       for entry in json.loads(body)["guests"]]
         except (ValueError, TypeError, KeyError):
             guests = []
         if not guests or not all(isinstance(g.name, str) and isinstance(g.powered_off, bool)
+                                 and isinstance(g.address, (str, type(None)))
                                  for g in guests):
             return _answer(400, {"error": 'expected {"guests": [{"name": NAME, "powered_off": '
                                           'false}, ...]}'})
@@ -184,8 +185,8 @@ def request_guest_vms(layout: LabLayout, guests: Sequence[GuestVm]) -> list[str]
     or refuses (the token never appears in the message)."""
     token = internal_token_file(layout).read_text().strip()
     address, port = layout.engine_address, ENGINE_PORTS["ovirt-engine"]
-    body = json.dumps({"guests": [{"name": g.name, "powered_off": g.powered_off}
-                                  for g in guests]})
+    body = json.dumps({"guests": [{"name": g.name, "powered_off": g.powered_off,
+                                   "address": g.address} for g in guests]})
     connection = http.client.HTTPConnection(address, port, timeout=30)
     try:
         connection.request("POST", GUEST_VMS, body, {TOKEN_HEADER: token,

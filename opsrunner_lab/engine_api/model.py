@@ -109,6 +109,9 @@ KINDS: dict[str, Kind] = {
     "roles": Kind("role", "roles", (), ("permits",)),
     "tags": Kind("tag", "tags"),
     "permissions": Kind("permission", "permissions"),
+    "hosts/statistics": Kind("statistic", "statistics"),
+    "vms/statistics": Kind("statistic", "statistics"),
+    "vms/reporteddevices": Kind("reported_device", "reported_devices"),
 }
 
 # Collections of the API root's <link>s (each also gets a ``<name>/search`` link).

@@ -56,7 +56,8 @@ class Renderer:
             if key not in out and key != "id" and not key.startswith("_"):
                 out[key] = embedded.pop(key, value)
         out.update(embedded)
-        out["href"] = own
+        if not doc.get("_bare"):  # an entity the engine gives no href (a history statistic)
+            out["href"] = own
         out["id"] = doc["id"]
         return out
 

@@ -36,10 +36,12 @@ _log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class GuestVm:
-    """A lab guest as its engine VM should be: the VM of a ``powered_off`` guest is down."""
+    """A lab guest as its engine VM should be: the VM of a ``powered_off`` guest is down;
+    ``address`` is the IPv4 address its guest agent reports (None: none)."""
 
     name: str
     powered_off: bool = False
+    address: str | None = None
 
 
 def _new_id() -> str:
@@ -95,7 +97,8 @@ def seed_estate(layout: LabLayout) -> Callable[[Store], None]:
 
 def lab_guest_vms(layout: LabLayout) -> list[GuestVm]:
     """The lab's guests, each marked powered off or not (:func:`.guest_power.powered_off`)."""
-    return [GuestVm(name, powered_off(layout, name)) for name in layout.guests]
+    return [GuestVm(name, powered_off(layout, name), layout.host(name).address)
+            for name in layout.guests]
 
 
 def _named_or_first(documents: list[Document], name: str) -> Document | None:
@@ -135,7 +138,8 @@ def add_guest_vms(store: Store, guests: Iterable[GuestVm],
         for guest in missing:
             runs_on = None if guest.powered_off or host is None else host
             vm_id = _add_vm(store, guest.name, cluster_id, dc_id, str(domain["id"]),
-                            str(runs_on["id"]) if runs_on is not None else None, when)
+                            str(runs_on["id"]) if runs_on is not None else None, when,
+                            guest.address)
             record_event(store, 34, f"VM {guest.name} was created by {ADMIN_USER_NAME}.",
                          about={"vm": vm_id, "cluster": cluster_id, "data_center": dc_id,
                                 **by_user})
@@ -146,11 +150,13 @@ def add_guest_vms(store: Store, guests: Iterable[GuestVm],
 
 
 def _add_vm(store: Store, name: str, cluster_id: str, dc_id: str, sd_id: str,
-            host_id: str | None, created_ms: int) -> str:
+            host_id: str | None, created_ms: int, address: str | None = None) -> str:
     """A VM with its NIC, CD-ROM, boot disk and Active VM snapshot, up on ``host_id`` (None:
-    down); returns its id."""
+    down), its guest at ``address`` (``_ipv4``); returns its id."""
     vm_id, disk_id = _new_id(), _new_id()
     doc = shapes.vm(vm_id, name, cluster_id, host_id or "", created_ms)
+    if address:
+        doc["_ipv4"] = address
     if host_id is None:
         doc.update({"status": "down", "host": None, "start_time": None,
                     "stop_time": created_ms})

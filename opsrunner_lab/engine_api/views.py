@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from opsrunner_lab.engine_api import networks, profiles, roles
+from opsrunner_lab.engine_api import networks, profiles, reported, roles, statistics
 from opsrunner_lab.engine_api.model import Document
 from opsrunner_lab.engine_api.store import Store
 
@@ -24,4 +24,7 @@ VIEWS: dict[str, View] = {
     "tags": roles.tags_view,
     "permissions": roles.permissions_view,
     "users/permissions": roles.user_permissions_view,
+    "hosts/statistics": statistics.host_statistics_view,
+    "vms/statistics": statistics.vm_statistics_view,
+    "vms/reporteddevices": reported.reported_devices_view,
 }

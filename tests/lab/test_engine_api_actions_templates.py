@@ -214,7 +214,8 @@ def test_a_template_update_stores_the_initial_run_settings(
     assert (got.authorized_ssh_keys, got.regenerate_ssh_keys, got.dns_servers, got.dns_search,
             got.custom_script, got.user_name, got.timezone) == (
         SSH_KEY, True, "192.0.2.53 192.0.2.54", "lab.local", CUSTOM_SCRIPT, "root", "UTC")
-    assert got.host_name is None and got.root_password is None  # "" is an empty element
+    # "" is written <host_name></host_name> as the engine does (read as ''); never the password
+    assert got.host_name == "" and got.root_password is None
     assert got.cloud_init_network_protocol == types.CloudInitNetworkProtocol.ENI
     [nic] = got.nic_configurations
     assert (nic.name, nic.on_boot, nic.boot_protocol) == ("eth0", True, types.BootProtocol.STATIC)

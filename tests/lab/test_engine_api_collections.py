@@ -15,14 +15,23 @@ import ovirtsdk4.types as types
 import pytest
 from engine_api_lab import ApiLab
 
+from opsrunner_lab.engine_api.reported import link_local
+from opsrunner_lab.guest_power import POWERED_OFF
 from opsrunner_lab.layout import LabLayout
+from opsrunner_lab.sysroot_guest import guest_mac
 
 PREFIX = "127.0.131."
 
 
 @pytest.fixture
 def layout(tmp_path: Path) -> LabLayout:
-    return LabLayout(tmp_path / "lab", kvm_hosts=2, address_prefix=PREFIX)
+    """Two KVM hosts; guest ol8-vm1 runs, ol8-vm2 was powered off (its VM is down)."""
+    lab = LabLayout(tmp_path / "lab", kvm_hosts=2, address_prefix=PREFIX,
+                    guests=["ol8-vm1", "ol8-vm2"])
+    marker = lab.run_dir("ol8-vm2") / POWERED_OFF
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.touch()
+    return lab
 
 
 @pytest.fixture
@@ -175,3 +184,94 @@ def test_a_nic_is_added_with_a_known_profile_and_refused_with_an_unknown_one(
     assert ("Cannot add Interface. The specified VM network interface profile doesn't exist."
             in str(refused.value))
     assert [n.name for n in nics.list()] == ["nic1", "nic2"]
+
+
+def _vm(system: sdk.services.SystemService, name: str) -> types.Vm:
+    [vm] = system.vms_service().list(search=f"name={name}")
+    return vm
+
+
+def _by_name(statistics: list[types.Statistic]) -> dict[str, types.Statistic]:
+    return {s.name: s for s in statistics}
+
+
+def test_host_statistics_have_the_engines_names_units_and_values(
+        api: ApiLab, system: sdk.services.SystemService) -> None:
+    host = system.hosts_service().list()[0]
+    service = system.hosts_service().host_service(host.id).statistics_service()
+    stats = _by_name(service.list())
+    reference = json.loads((RUNNING / "host_statistics.json").read_text())["statistic"]
+    assert list(stats) == [s["name"] for s in reference]
+    for name, unit, kind, value_type in [
+            ("memory.total", types.StatisticUnit.BYTES, types.StatisticKind.GAUGE,
+             types.ValueType.INTEGER),
+            ("cpu.current.idle", types.StatisticUnit.PERCENT, types.StatisticKind.GAUGE,
+             types.ValueType.DECIMAL),
+            ("cpu.load.avg.5m", types.StatisticUnit.PERCENT, types.StatisticKind.GAUGE,
+             types.ValueType.DECIMAL),
+            ("boot.time", types.StatisticUnit.NONE, types.StatisticKind.GAUGE,
+             types.ValueType.INTEGER)]:
+        assert (stats[name].unit, stats[name].kind, stats[name].type) == (
+            unit, kind, value_type), name
+    total, used, free = (stats[n].values[0].datum for n in ("memory.total", "memory.used",
+                                                             "memory.free"))
+    assert total == host.memory and used + free == total and used > 2 * 1024 ** 3
+    user, system_cpu, idle = (stats[n].values[0].datum for n in (
+        "cpu.current.user", "cpu.current.system", "cpu.current.idle"))
+    assert user + system_cpu + idle == 100
+    memory_used = stats["memory.used"]
+    assert memory_used.id == "b7499508-c1c3-32f0-8174-c1783e57bb08"  # as on the engine
+    assert service.statistic_service(memory_used.id).get().name == "memory.used"
+    assert stats["hugepages.2048.free"].href is None
+    answered = _get_json(api, f"hosts/{host.id}/statistics")["statistic"]
+    by_name = {s["name"]: s for s in answered}
+    for expected in reference:
+        got = by_name[expected["name"]]
+        assert set(got) == set(expected), expected["name"]
+        assert {k: got[k] for k in ("kind", "type", "unit", "description")} == {
+            k: expected[k] for k in ("kind", "type", "unit", "description")}
+        assert all(isinstance(v["datum"], (int, float)) for v in got["values"]["value"])
+
+
+def test_vm_statistics_of_a_running_and_of_a_down_vm(api: ApiLab,
+                                                     system: sdk.services.SystemService
+                                                     ) -> None:
+    reference = json.loads((RUNNING / "vm_statistics.json").read_text())["statistic"]
+    running, down = _vm(system, "ol8-vm1"), _vm(system, "ol8-vm2")
+    assert (running.status, down.status) == (types.VmStatus.UP, types.VmStatus.DOWN)
+    stats = _by_name(system.vms_service().vm_service(running.id).statistics_service().list())
+    assert list(stats) == [s["name"] for s in reference]
+    assert stats["memory.installed"].values[0].datum == running.memory
+    assert 0 < stats["memory.used"].values[0].datum < running.memory
+    assert stats["cpu.current.guest"].values[0].datum > 0
+    assert stats["elapsed.time"].kind == types.StatisticKind.COUNTER
+    assert stats["elapsed.time"].unit == types.StatisticUnit.SECONDS
+    assert stats["elapsed.time"].values[0].datum > 0
+    assert len(stats["cpu.usage.history"].values) == 5
+    assert stats["disks.usage"].type == types.ValueType.STRING
+    assert stats["disks.usage"].values == []
+    off = _by_name(system.vms_service().vm_service(down.id).statistics_service().list())
+    assert off["memory.installed"].values[0].datum == down.memory
+    assert all(s.values[0].datum == 0 for name, s in off.items()
+               if name != "memory.installed" and s.values)
+    assert off["cpu.usage.history"].values == []
+    answered = {s["name"]: s for s in _get_json(api, f"vms/{running.id}/statistics")[
+        "statistic"]}
+    for expected in reference:
+        assert set(answered[expected["name"]]) == set(expected), expected["name"]
+
+
+def test_a_running_vm_reports_its_guests_nic_with_mac_and_addresses(
+        layout: LabLayout, system: sdk.services.SystemService) -> None:
+    running, down = _vm(system, "ol8-vm1"), _vm(system, "ol8-vm2")
+    vm_service = system.vms_service().vm_service(running.id)
+    [device] = vm_service.reported_devices_service().list()
+    assert (device.name, device.type, device.mac.address) == (
+        "eth0", types.ReportedDeviceType.NETWORK, guest_mac("ol8-vm1"))
+    assert device.mac.address == vm_service.nics_service().list()[0].mac.address
+    addresses = {(ip.address, ip.version) for ip in device.ips}
+    assert (layout.host("ol8-vm1").address, types.IpVersion.V4) in addresses
+    assert (link_local(guest_mac("ol8-vm1")), types.IpVersion.V6) in addresses
+    assert vm_service.reported_devices_service().reported_device_service(
+        device.id).get().mac.address == device.mac.address
+    assert system.vms_service().vm_service(down.id).reported_devices_service().list() == []

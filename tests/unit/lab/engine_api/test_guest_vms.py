@@ -57,7 +57,7 @@ def test_added_guests_get_vms_like_the_seeded_ones_and_nothing_else_changes(
     before = copy.deepcopy(vm_state(store, "ol8-vm1"))
     index = last_event_index(store)
 
-    added = add_guest_vms(store, [GuestVm("ol8-vm1"), GuestVm("ol7-vm1"),
+    added = add_guest_vms(store, [GuestVm("ol8-vm1"), GuestVm("ol7-vm1", address=PREFIX + "102"),
                                   GuestVm("ol6-vm1", powered_off=True)])
 
     assert added == ["ol7-vm1", "ol6-vm1"]
