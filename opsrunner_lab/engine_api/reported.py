@@ -5,8 +5,8 @@ A view (nothing is stored): a VM that runs reports one ``network`` device per pl
 NIC order, named as the guest names it (``eth0``, ``eth1``, ...), with the NIC's MAC and its
 addresses: the guest's IPv4 address on the first NIC (``_ipv4`` of the VM: the lab guest's
 address) and, on every NIC, the IPv6 link-local address the guest derives from the MAC
-(EUI-64). A VM that does not run reports nothing. A device's id is derived from the VM's id
-and the MAC, so it is stable across reads.
+(EUI-64), IPv4 first. A VM that does not run reports nothing. A device's id is the engine's:
+the first 16 bytes of its name followed by its MAC (``eth056:6f:...``) read as a UUID.
 """
 
 from __future__ import annotations
@@ -18,7 +18,11 @@ from opsrunner_lab.engine_api.statistics import RUNNING
 from opsrunner_lab.engine_api.store import Store
 
 DESCRIPTION = "guest reported data"
-_NAMESPACE = uuid.UUID("6f707372-756e-6e65-722d-7265706f7274")
+
+
+def device_id(name: str, mac: str) -> str:
+    """The engine's id of the reported device ``name`` with ``mac`` (see the module doc)."""
+    return str(uuid.UUID(bytes=(name + mac).encode()[:16].ljust(16, b"\0")))
 
 
 def link_local(mac: str) -> str:
@@ -43,8 +47,8 @@ def reported_devices(store: Store, vm: Document) -> list[Document]:
         if number == 0 and vm.get("_ipv4"):
             ips.append({"address": str(vm["_ipv4"]), "version": "v4"})
         ips.append({"address": link_local(mac), "version": "v6"})
-        devices.append({"id": str(uuid.uuid5(_NAMESPACE, f"{vm['id']}/{mac}")),
-                        "name": f"eth{number}", "description": DESCRIPTION,
+        name = f"eth{number}"
+        devices.append({"id": device_id(name, mac), "name": name, "description": DESCRIPTION,
                         "ips": listing("ip", ips), "mac": {"address": mac},
                         "type": "network", "vm": ref("vms", str(vm["id"]))})
     return devices
