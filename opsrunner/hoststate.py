@@ -69,6 +69,11 @@ class HostState:
                        "check_mode": check, "run_id": run_id}
         self._base: dict[str, Any] | None = None
 
+    @property
+    def extra_vars(self) -> Mapping[str, Any]:
+        """The run's ``-e`` extra vars."""
+        return self._extra_vars
+
     def context(self) -> dict[str, Any]:
         """The template context for the host's next step (raises TemplateError on bad vars)."""
         if self._base is None:

@@ -101,9 +101,10 @@ class Runner:
         for hs in self.states:
             self.report.hosts[hs.host.name] = hs.report
         self.engines = EnginePool(check=options.check, inventory=inventory.hosts,
-                                  redactor=self.redactor)
+                                  redactor=self.redactor, extra_vars=options.extra_vars)
         self.check_engines = (EnginePool(check=True, inventory=inventory.hosts,
-                                         redactor=self.redactor) if resume else None)
+                                         redactor=self.redactor, extra_vars=options.extra_vars)
+                              if resume else None)
         self.executor = StepExecutor(
             registry, ExecOptions(options.check, options.confirmed, self.run_id),
             self.observer, self.redactor, self.stop, self.engines, self.check_engines)

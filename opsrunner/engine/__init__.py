@@ -160,12 +160,16 @@ class EnginePool:
     :param inventory: every inventory host, to find the engine of a host without
         ``engine_url`` (see :mod:`opsrunner.engine.settings`).
     :param redactor: learns each engine password, so it never reaches a report.
+    :param extra_vars: the run's ``-e`` extra vars; their ``engine_*`` items apply to every
+        host's engine session (they win over the inventory's).
     """
 
     def __init__(self, *, check: bool, inventory: Mapping[str, Host] | None = None,
-                 redactor: Redactor | None = None, connect: Connect | None = None) -> None:
+                 redactor: Redactor | None = None, connect: Connect | None = None,
+                 extra_vars: Mapping[str, Any] | None = None) -> None:
         self.check = check
         self.inventory: Mapping[str, Host] = inventory or {}
+        self.extra_vars: Mapping[str, Any] = extra_vars or {}
         self._redactor = redactor
         self._connect = connect
         self._sessions: dict[tuple[str, str], EngineSession] = {}
@@ -177,7 +181,7 @@ class EnginePool:
 
         :raises UsageError: the engine settings are missing or invalid.
         """
-        settings = settings_for(host, vars, self.inventory)
+        settings = settings_for(host, vars, self.inventory, self.extra_vars)
         with self._lock:
             session = self._sessions.get(settings.key)
             if session is not None:

@@ -10,6 +10,9 @@ Variables (usually on the engine host, the password as a secret reference)::
 
 A task on a host without ``engine_url`` (e.g. a KVM host) uses the inventory host named by its
 ``engine_host`` variable, else the one inventory host that defines ``engine_url``.
+
+``-e engine_*`` extra vars win over those of whichever host the settings come from (e.g.
+``-e engine_ca_file=/path/new-ca.pem`` reaches the engine session of a guest's task too).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from opsrunner.secrets import is_secret_ref
 
 URL_VAR = "engine_url"
 HOST_VAR = "engine_host"
+PREFIX = "engine_"
 
 
 @dataclass(frozen=True)
@@ -78,20 +82,32 @@ def settings_from_vars(data: Mapping[str, Any], source: str) -> EngineSettings:
     return EngineSettings(url.rstrip("/"), user, password, ca_file, insecure, source)
 
 
-def settings_for(host: Host, vars: Mapping[str, Any],
-                 inventory: Mapping[str, Host]) -> EngineSettings:
-    """The engine settings a task on ``host`` uses (see the module docstring)."""
-    if URL_VAR in vars:
-        return settings_from_vars(vars, host.name)
+def engine_extra_vars(extra: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The ``engine_*`` items of a run's ``-e`` extra vars (``engine_host`` excluded: it
+    chooses the engine, through the task's vars)."""
+    return {name: value for name, value in (extra or {}).items()
+            if name.startswith(PREFIX) and name != HOST_VAR}
+
+
+def settings_for(host: Host, vars: Mapping[str, Any], inventory: Mapping[str, Host],
+                 extra: Mapping[str, Any] | None = None) -> EngineSettings:
+    """The engine settings a task on ``host`` uses (see the module docstring).
+
+    :param extra: the run's ``-e`` extra vars; their ``engine_*`` items override the chosen
+        host's, whichever host that is.
+    """
+    overrides = engine_extra_vars(extra)
+    if URL_VAR in vars or URL_VAR in overrides:
+        return settings_from_vars({**vars, **overrides}, host.name)
     named = vars.get(HOST_VAR)
     if named:
         if named not in inventory:
             raise UsageError(f"host {host.name!r}: {HOST_VAR} {named!r} is not an inventory "
                              f"host (hosts: {', '.join(inventory)})")
-        return settings_from_vars(inventory[str(named)].data, str(named))
+        return settings_from_vars({**inventory[str(named)].data, **overrides}, str(named))
     engines = [h for h in inventory.values() if URL_VAR in h.data]
     if len(engines) == 1:
-        return settings_from_vars(engines[0].data, engines[0].name)
+        return settings_from_vars({**engines[0].data, **overrides}, engines[0].name)
     if not engines:
         raise UsageError(f"host {host.name!r}: no engine API settings: no inventory host "
                          f"defines {URL_VAR} (with engine_user, engine_password and "

@@ -98,6 +98,10 @@ def print_summary(report: RunReport, console: Console, *, resume_hint: bool = Fa
         console.print(Text(f"waiting for the next opening of {window}:", style="magenta"))
         for host, step in waiting:
             console.print(Text(f"  {host}: {step.name}: {step.msg}", style="magenta"))
+    for hr in report.hosts.values():
+        for step in hr.steps:
+            if step.note and step.status in ("ok", "changed"):
+                console.print(Text(f"note: {hr.name}: {step.name}: {step.note}", style="yellow"))
     for note in report.notes:
         console.print(f"[yellow]note:[/] {note}")
     if resume_hint and not report.ok and not report.check:

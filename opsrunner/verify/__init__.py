@@ -69,8 +69,8 @@ def checks_context(hs: HostState, inventory: Mapping[str, Host] | None = None) -
     included), or its inventory data if the workflow vars cannot be rendered.
 
     With ``inventory``, a host without ``engine_url`` gets the ``engine_*`` settings its engine
-    tasks would use (its ``engine_host`` or the inventory's one engine), so checks of any host
-    can read the engine API.
+    tasks would use (its ``engine_host`` or the inventory's one engine, with the run's
+    ``-e engine_*`` extra vars over them), so checks of any host can read the engine API.
     """
     from opsrunner.engine.settings import URL_VAR, settings_for
     from opsrunner.errors import UsageError
@@ -81,7 +81,7 @@ def checks_context(hs: HostState, inventory: Mapping[str, Host] | None = None) -
         context = dict(hs.host.data)
     if inventory is not None and URL_VAR not in context:
         try:
-            found = settings_for(hs.host, context, inventory)
+            found = settings_for(hs.host, context, inventory, hs.extra_vars)
         except UsageError:
             return context
         context.update({"engine_url": found.url, "engine_user": found.user,

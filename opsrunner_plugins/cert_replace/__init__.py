@@ -6,6 +6,7 @@ SSL証明書の置換"): the guide's twelve steps), validated on the control nod
 from __future__ import annotations
 
 import hashlib
+import os
 import posixpath
 import shlex
 
@@ -43,8 +44,10 @@ def cert_replace(task: Task, *, ca_chain: str, cert: str, key: str, min_days: in
     ``/etc/pki`` and ``/etc/pki/ovirt-engine`` must be 0755 and keep mode and owner. If httpd
     does not start with the new files, apache.cer, apache.key.nopass and apache-ca.pem are put
     back from their backups, httpd is restarted and the task fails with httpd's error.
-    data: ``fingerprint`` (sha256 hex), ``steps`` (what changed), ``engine_ca_file`` (the CA
-    chain path: give it to later steps' engine session).
+    data: ``fingerprint`` (sha256 hex), ``steps`` (what changed), ``engine_ca_file`` (the
+    absolute control-node path of the CA chain, validated here: later steps' engine session
+    and later runs verify the engine with it). Unless the inventory's ``engine_ca_file`` of
+    the host already is that file, the result's note names the one inventory change to make.
     """
     fqdn = engine_fqdn or str(task.vars.get("engine_fqdn") or "")
     if not fqdn:
@@ -55,17 +58,33 @@ def cert_replace(task: Task, *, ca_chain: str, cert: str, key: str, min_days: in
     guard = PkiGuard(task)
     anchor = f"{ANCHORS}/{posixpath.basename(ca_chain)}"
     plan = _plan(task, inputs, anchor)
-    data = {"fingerprint": inputs.fingerprint, "steps": plan, "engine_ca_file": ca_chain}
+    ca_file = os.path.abspath(os.path.expanduser(ca_chain))
+    data = {"fingerprint": inputs.fingerprint, "steps": plan, "engine_ca_file": ca_file}
     if not plan:
         return Result(msg=f"the Apache certificate is already {label(inputs.cert)!r} "
-                          f"(sha256 {inputs.fingerprint[:16]}...)", data=data)
+                          f"(sha256 {inputs.fingerprint[:16]}...)", data=data,
+                      note=inventory_note(task, ca_file))
     if task.check:
         return Result(changed=True, msg=f"would: {'; '.join(plan)}", data=data)
     _apply(task, inputs, anchor, plan, guard)
     expiry = inputs.cert.not_valid_after_utc.strftime("%Y-%m-%d")
+    done = (f"Apache certificate now {label(inputs.cert)!r}, valid until {expiry}; the "
+            f"previous one is in {CERT}.bck")
     return Result(changed=True, msg=f"replaced the Apache certificate: {'; '.join(plan)}",
-                  data=data, note=f"Apache certificate now {label(inputs.cert)!r}, valid until "
-                                  f"{expiry}; the previous one is in {CERT}.bck")
+                  data=data, note="; ".join(filter(None, (done, inventory_note(task, ca_file)))))
+
+
+def inventory_note(task: Task, ca_file: str) -> str:
+    """What to change so that later runs trust the engine: "" when the inventory's
+    ``engine_ca_file`` of the host already is ``ca_file``."""
+    current = task.host.data.get("engine_ca_file")
+    if isinstance(current, str) and current and \
+            os.path.abspath(os.path.expanduser(current)) == ca_file:
+        return ""
+    return (f"NEXT: set engine_ca_file: {ca_file} in the inventory (vars of host "
+            f"{task.host.name}; the CA chain validated on the control node): later engine "
+            f"workflows verify the engine's TLS with it, and fail until then unless run with "
+            f"-e engine_ca_file={shlex.quote(ca_file)}")
 
 
 def _sha(data: bytes) -> str:
