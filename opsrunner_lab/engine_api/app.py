@@ -20,6 +20,7 @@ from opsrunner_lab.engine_api.events import record_event
 from opsrunner_lab.engine_api.events import register as register_events
 from opsrunner_lab.engine_api.faults import ApiFault
 from opsrunner_lab.engine_api.handlers import ApiContext, GuestDisk, Handlers
+from opsrunner_lab.engine_api.host_edit import register as register_host_edit
 from opsrunner_lab.engine_api.imagetransfers import register as register_transfers
 from opsrunner_lab.engine_api.lab_internal import PREFIX as LAB_PREFIX
 from opsrunner_lab.engine_api.lab_internal import LabInternal
@@ -45,7 +46,7 @@ HEALTH = b"DB Up!Welcome to Health Status!"
 REGISTRARS = (register_events, register_transitions, register_hosts, register_vms,
               register_devices, register_templates, register_snapshots, register_disks,
               register_transfers, register_template_updates, register_nics,
-              register_template_removal)
+              register_template_removal, register_host_edit)
 
 
 def default_handlers() -> Handlers:

@@ -1,0 +1,76 @@
+"""Host edits and the snapshot, disk-snapshot, permission and export views of VMs, through the
+real ovirtsdk4: a host changes cluster only in maintenance (visible in GET and the cluster's hosts
+search), with the engine's refusals and events. Simulator on 127.0.134.x."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import ovirtsdk4 as sdk
+import ovirtsdk4.types as types
+import pytest
+from engine_actions_lab import assert_fault, by_name, descriptions, quick_layout, status_of, wait_for
+from engine_api_lab import ApiLab, running_api
+
+from opsrunner_lab.engine_api.host_edit import ADDRESS_FIXED, NAME_TAKEN, NOT_IN_MAINTENANCE
+
+PREFIX = "127.0.134."
+OTHER_CLUSTER = "5e1f0a2b-0000-4000-8000-0000000000c2"
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[ApiLab]:
+    """The simulator with a second cluster, ``Other``, in the data center of ``Default``."""
+    with running_api(quick_layout(tmp_path / "lab", PREFIX)) as lab:
+        store = lab.server.app.store
+        default = store.documents("clusters")[0]
+        store.put("clusters", {**default, "id": OTHER_CLUSTER, "name": "Other",
+                               "description": ""})
+        yield lab
+
+
+def host_service(system: sdk.services.SystemService, name: str) -> sdk.services.HostService:
+    hosts = system.hosts_service()
+    return hosts.host_service(by_name(hosts, name).id)  # type: ignore[attr-defined]
+
+
+def test_a_host_changes_cluster_only_in_maintenance(system: sdk.services.SystemService) -> None:
+    kvm2 = host_service(system, "kvm2")
+    other = types.Cluster(id=OTHER_CLUSTER)
+    with pytest.raises(sdk.Error) as refused:
+        kvm2.update(types.Host(cluster=other))
+    assert_fault(refused.value, 409, NOT_IN_MAINTENANCE)
+    kvm2.deactivate()
+    wait_for(status_of(kvm2), lambda s: s == "maintenance", "kvm2")
+    moved = kvm2.update(types.Host(cluster=types.Cluster(name="Other"), comment="moved"))
+    assert (moved.cluster.id, moved.comment) == (OTHER_CLUSTER, "moved")
+    assert kvm2.get().cluster.id == OTHER_CLUSTER
+    hosts = system.hosts_service()
+    assert [h.name for h in hosts.list(search="cluster=Other")] == ["kvm2"]
+    assert [h.name for h in hosts.list(search="cluster=Default")] == ["kvm1"]
+    assert descriptions(system, 43)[:2] == [
+        "Host kvm2 configuration was updated by admin@internal-authz."] * 2
+
+
+def test_name_and_comment_change_while_up_and_the_address_never(
+        system: sdk.services.SystemService) -> None:
+    kvm1 = host_service(system, "kvm1")
+    renamed = kvm1.update(types.Host(name="kvm1b", comment="first"))
+    assert (renamed.name, renamed.comment, renamed.status) == ("kvm1b", "first",
+                                                               types.HostStatus.UP)
+    assert descriptions(system, 43)[0] == ("Host kvm1b configuration was updated by "
+                                           "admin@internal-authz.")
+    with pytest.raises(sdk.Error) as taken:
+        kvm1.update(types.Host(name="KVM2"))
+    assert_fault(taken.value, 409, NAME_TAKEN)
+    with pytest.raises(sdk.Error) as address:
+        kvm1.update(types.Host(address="192.0.2.7"))
+    assert_fault(address.value, 409, ADDRESS_FIXED)
+    assert kvm1.get().address != "192.0.2.7"
+
+
+def test_a_cluster_unknown_by_name_is_404(system: sdk.services.SystemService) -> None:
+    with pytest.raises(sdk.NotFoundError):
+        host_service(system, "kvm1").update(types.Host(cluster=types.Cluster(name="Nowhere")))
+
