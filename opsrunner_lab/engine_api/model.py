@@ -112,6 +112,9 @@ KINDS: dict[str, Kind] = {
     "hosts/statistics": Kind("statistic", "statistics"),
     "vms/statistics": Kind("statistic", "statistics"),
     "vms/reporteddevices": Kind("reported_device", "reported_devices"),
+    "vms/permissions": Kind("permission", "permissions"),
+    "vms/snapshots/disks": Kind("disk", "disks"),
+    "storagedomains/disksnapshots": Kind("disk_snapshot", "disk_snapshots"),
 }
 
 # Collections of the API root's <link>s (each also gets a ``<name>/search`` link).

@@ -6,7 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from opsrunner_lab.engine_api import networks, profiles, reported, roles, statistics
+from opsrunner_lab.engine_api import (
+    networks,
+    profiles,
+    reported,
+    roles,
+    snapshot_disks,
+    statistics,
+    vm_permissions,
+)
 from opsrunner_lab.engine_api.model import Document
 from opsrunner_lab.engine_api.store import Store
 
@@ -27,4 +35,7 @@ VIEWS: dict[str, View] = {
     "hosts/statistics": statistics.host_statistics_view,
     "vms/statistics": statistics.vm_statistics_view,
     "vms/reporteddevices": reported.reported_devices_view,
+    "vms/permissions": vm_permissions.vm_permissions_view,
+    "vms/snapshots/disks": snapshot_disks.snapshot_disks_view,
+    "storagedomains/disksnapshots": snapshot_disks.domain_disk_snapshots_view,
 }

@@ -74,3 +74,27 @@ def test_a_cluster_unknown_by_name_is_404(system: sdk.services.SystemService) ->
     with pytest.raises(sdk.NotFoundError):
         host_service(system, "kvm1").update(types.Host(cluster=types.Cluster(name="Nowhere")))
 
+
+
+def test_snapshot_disks_disk_snapshots_and_inherited_vm_permissions(
+        system: sdk.services.SystemService) -> None:
+    vms = system.vms_service()
+    vm = vms.vm_service(vms.list()[0].id)
+    snapshots = vm.snapshots_service()
+    snapshot = snapshots.add(types.Snapshot(description="before"))
+    wait_for(lambda: snapshots.snapshot_service(snapshot.id).get().snapshot_status.value,
+             lambda s: s == "ok", "snapshot")
+    attached = {a.id for a in vm.disk_attachments_service().list()}
+    disks = snapshots.snapshot_service(snapshot.id).disks_service().list()
+    assert {d.id for d in disks} == attached
+    assert {d.snapshot.id for d in disks} == {snapshot.id}
+    domain_id = system.disks_service().list()[0].storage_domains[0].id
+    on_domain = system.storage_domains_service().storage_domain_service(
+        domain_id).disk_snapshots_service().list()
+    mine = [s for s in on_domain if s.disk.id in attached]
+    assert {s.snapshot.id for s in mine} >= {snapshot.id}
+    assert len({s.id for s in on_domain}) == len(on_domain)
+    permissions = vm.permissions_service().list()
+    assert [(p.role.id, p.user.id) for p in permissions] == [
+        (p.role.id, p.user.id) for p in system.permissions_service().list()]
+    assert permissions[0].role.id == "00000000-0000-0000-0000-000000000001"
