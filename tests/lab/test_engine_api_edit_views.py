@@ -14,6 +14,7 @@ from engine_actions_lab import assert_fault, by_name, descriptions, quick_layout
 from engine_api_lab import ApiLab, running_api
 
 from opsrunner_lab.engine_api.host_edit import ADDRESS_FIXED, NAME_TAKEN, NOT_IN_MAINTENANCE
+from opsrunner_lab.engine_api.vm_export import NO_HOST, invalid_folder
 
 PREFIX = "127.0.134."
 OTHER_CLUSTER = "5e1f0a2b-0000-4000-8000-0000000000c2"
@@ -98,3 +99,28 @@ def test_snapshot_disks_disk_snapshots_and_inherited_vm_permissions(
     assert [(p.role.id, p.user.id) for p in permissions] == [
         (p.role.id, p.user.id) for p in system.permissions_service().list()]
     assert permissions[0].role.id == "00000000-0000-0000-0000-000000000001"
+
+
+def test_export_to_path_on_host_runs_as_a_job_with_the_engine_events_and_refusals(
+        system: sdk.services.SystemService) -> None:
+    vms = system.vms_service()
+    vm_doc = vms.list()[0]
+    vm = vms.vm_service(vm_doc.id)
+    kvm1 = by_name(system.hosts_service(), "kvm1")
+    with pytest.raises(sdk.Error) as relative:
+        vm.export_to_path_on_host(host=types.Host(id=kvm1.id),  # type: ignore[attr-defined]
+                                  directory="ova", filename="x.ova")
+    assert_fault(relative.value, 409, invalid_folder("ova", "kvm1"))
+    with pytest.raises(sdk.Error) as no_host:
+        vm.export_to_path_on_host(directory="/var/tmp")
+    assert_fault(no_host.value, 409, NO_HOST)
+    vm.export_to_path_on_host(host=types.Host(name="kvm1"), directory="/var/tmp")
+    assert descriptions(system, 1223)[0] == (f"Starting to export Vm {vm_doc.name} as a Virtual "
+                                             "Appliance")
+    wait_for(lambda: descriptions(system, 1224), bool, "export event")
+    assert descriptions(system, 1224)[0] == (
+        f"Vm {vm_doc.name} was exported successfully as a Virtual Appliance to path "
+        f"/var/tmp/{vm_doc.name}.ova on Host kvm1")
+    jobs = [j.description for j in system.jobs_service().list()]
+    assert f"Exporting VM {vm_doc.name} as an OVA to /var/tmp/{vm_doc.name}.ova on Host kvm1" \
+        in jobs

@@ -1,0 +1,96 @@
+"""``POST /vms/{id}/export`` to an OVA on a host (``export_to_path_on_host``: ``<host>``,
+``<directory>``, ``<filename>``), with the engine's rules (ExportOvaCommand): a proxy host must be
+given, exist, be ``up`` and be in the VM's data center; the directory must be a valid target
+(here: an absolute path). A running VM may be exported (the engine snapshots it first). The
+file name defaults to ``<vm name>.ova``. It runs asynchronously: a job, then the success event.
+
+The simulator writes no OVA file: the export is the job and its events only. An ``export`` to
+an export domain (no ``<host>`` nor ``<directory>``) is not implemented (405).
+
+Events (AuditLogType codes): 1223 IMPORTEXPORT_STARTING_EXPORT_VM_TO_OVA, 1224
+IMPORTEXPORT_EXPORT_VM_TO_OVA.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+
+from opsrunner_lab.engine_api.estate import ref_id
+from opsrunner_lab.engine_api.faults import ApiFault, conflict, not_found
+from opsrunner_lab.engine_api.handlers import ApiContext, Handlers, Target
+from opsrunner_lab.engine_api.model import Document
+from opsrunner_lab.engine_api.store import Store
+from opsrunner_lab.engine_api.transitions import event_later, event_now, require, start_job
+from opsrunner_lab.engine_api.xmlcodec import child_text
+
+CANNOT = "Cannot export VM."
+NO_HOST = f"{CANNOT} No host specified to serve as proxy."
+INVALID_HOST = f"{CANNOT} Invalid Host Id."
+HOST_NOT_UP = f"{CANNOT} Operation can be performed only when Host status is Up."
+OTHER_DATA_CENTER = (f"{CANNOT} Proxy host and virtual machine do not reside at the same data "
+                     "center.")
+
+
+def invalid_folder(directory: str, host: str) -> str:
+    """The engine's refusal of a target directory the host cannot write to."""
+    return (f"{CANNOT} Invalid target folder: {directory} on Host {host}. You may refer to the "
+            "engine.log file for further details.")
+
+
+def _data_center(store: Store, doc: Document) -> str | None:
+    cluster = store.get("clusters", ref_id(doc, "cluster") or "")
+    return None if cluster is None else ref_id(cluster, "data_center")
+
+
+def proxy_host(store: Store, vm: Document, body: ET.Element) -> Document:
+    """The ``up`` host of the VM's data center ``body`` names (faults as the engine)."""
+    element = body.find("host")
+    host_id = None if element is None else element.get("id") or child_text(element, "id")
+    host_name = None if element is None else child_text(element, "name")
+    if not host_id and not host_name:
+        raise conflict(NO_HOST)
+    if host_id:
+        host = store.get("hosts", host_id)
+        if host is None:
+            raise conflict(INVALID_HOST)
+    else:
+        named = next((h for h in store.documents("hosts") if h["name"] == host_name), None)
+        if named is None:
+            raise not_found()
+        host = named
+    if host.get("status") != "up":
+        raise conflict(HOST_NOT_UP)
+    if _data_center(store, host) != _data_center(store, vm):
+        raise conflict(OTHER_DATA_CENTER)
+    return host
+
+
+def export_vm(ctx: ApiContext, target: Target, body: ET.Element,
+              query: Mapping[str, str]) -> Document:
+    """``POST /vms/{id}/export`` to a path on a host: the job (see the module doc)."""
+    store, delay = ctx.store, ctx.settings.timing.snapshot * 2
+    if body.find("host") is None and body.find("directory") is None:
+        raise ApiFault(405, "[The lab's engine simulator does not implement export to an "
+                            "export domain]", reason="Method Not Allowed")
+    with store.transaction():
+        vm = require(ctx, "vms", target.entity_id)
+        host = proxy_host(store, vm, body)
+        directory = child_text(body, "directory") or ""
+        if not directory.startswith("/"):
+            raise conflict(invalid_folder(directory or "null", str(host["name"])))
+        filename = child_text(body, "filename") or f"{vm['name']}.ova"
+        path = f"{directory}/{filename}"  # as the engine joins them
+        about = {"vm": str(vm["id"]), "host": str(host["id"])}
+        event_now(ctx, 1223, f"Starting to export Vm {vm['name']} as a Virtual Appliance",
+                  about=about)
+        event_later(ctx, delay, 1224, f"Vm {vm['name']} was exported successfully as a Virtual "
+                                      f"Appliance to path {path} on Host {host['name']}",
+                    about=about)
+        job = start_job(ctx, f"Exporting VM {vm['name']} as an OVA to {path} on Host "
+                             f"{host['name']}", delay)
+        return {"job": job}
+
+
+def register(handlers: Handlers) -> None:
+    handlers.actions[("vms", "export")] = export_vm
