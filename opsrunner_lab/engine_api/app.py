@@ -34,9 +34,11 @@ from opsrunner_lab.engine_api.template_removal import register as register_templ
 from opsrunner_lab.engine_api.template_updates import register as register_template_updates
 from opsrunner_lab.engine_api.templates import register as register_templates
 from opsrunner_lab.engine_api.transitions import register as register_transitions
+from opsrunner_lab.engine_api.vm_create import register as register_vm_create
 from opsrunner_lab.engine_api.vm_devices import register as register_devices
 from opsrunner_lab.engine_api.vm_export import register as register_vm_export
 from opsrunner_lab.engine_api.vm_nics import register as register_nics
+from opsrunner_lab.engine_api.vm_remove import register as register_vm_remove
 from opsrunner_lab.engine_api.xmlcodec import JSON_TYPE, XML_TYPE, to_json, to_xml
 
 PREFIX = "/ovirt-engine"
@@ -47,8 +49,8 @@ HEALTH = b"DB Up!Welcome to Health Status!"
 REGISTRARS = (register_events, register_transitions, register_hosts, register_vms,
               register_devices, register_templates, register_snapshots, register_disks,
               register_transfers, register_template_updates, register_nics,
-              register_template_removal, register_host_edit,
-              register_vm_export)
+              register_template_removal, register_host_edit, register_vm_create,
+              register_vm_remove, register_vm_export)
 
 
 def default_handlers() -> Handlers:
