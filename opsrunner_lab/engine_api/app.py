@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from opsrunner_lab.engine_api.actions_hosts import register as register_hosts
 from opsrunner_lab.engine_api.actions_vms import register as register_vms
 from opsrunner_lab.engine_api.catalog import Catalog
+from opsrunner_lab.engine_api.disk_attach import register as register_disk_attach
+from opsrunner_lab.engine_api.disk_resize import register as register_disk_resize
 from opsrunner_lab.engine_api.disks import register as register_disks
 from opsrunner_lab.engine_api.events import record_event
 from opsrunner_lab.engine_api.events import register as register_events
@@ -50,7 +52,8 @@ REGISTRARS = (register_events, register_transitions, register_hosts, register_vm
               register_devices, register_templates, register_snapshots, register_disks,
               register_transfers, register_template_updates, register_nics,
               register_template_removal, register_host_edit, register_vm_create,
-              register_vm_remove, register_vm_export)
+              register_vm_remove, register_vm_export, register_disk_attach,
+              register_disk_resize)
 
 
 def default_handlers() -> Handlers:

@@ -1,6 +1,7 @@
 """VMs created and removed through the real ovirtsdk4: from Blank (down at once) and from a
 template (image_locked while its disks are made, cloned or thin), with the template's NICs, the
-engine's refusals and events. Simulator on 127.0.133.2."""
+engine's refusals and events; a VM's disks added, extended (its storage domain's space follows),
+detached, attached by id and removed. Simulator on 127.0.133.2."""
 
 from __future__ import annotations
 
@@ -128,3 +129,72 @@ def test_the_engine_refuses_a_bad_vm(system: sdk.services.SystemService) -> None
         vms.vm_service(running.id).remove()  # type: ignore[attr-defined]
     assert_fault(up.value, 409, "Cannot remove VM. VM is running.")
     assert [v.name for v in vms.list(search="name=x")] == []
+
+
+def data_domain(system: sdk.services.SystemService) -> types.StorageDomain:
+    return next(d for d in system.storage_domains_service().list()
+                if d.type == types.StorageDomainType.DATA)
+
+
+def test_disks_added_extended_detached_attached_and_removed(
+        system: sdk.services.SystemService) -> None:
+    vms, disks = system.vms_service(), system.disks_service()
+    vm = vms.vm_service(vms.add(new_vm("dvm", types.Template(name="Blank"))).id)
+    attachments = vm.disk_attachments_service()
+    domain = data_domain(system)
+    with pytest.raises(sdk.Error) as no_format:
+        attachments.add(types.DiskAttachment(disk=types.Disk(
+            name="bad", provisioned_size=GIB, storage_domains=[domain])))
+    assert no_format.value.code == 400
+    assert 'Fault detail is "Disk [format] required for add".' in str(no_format.value)
+    added = attachments.add(types.DiskAttachment(
+        disk=types.Disk(name="data1", provisioned_size=GIB, format=types.DiskFormat.RAW,
+                        sparse=False, storage_domains=[types.StorageDomain(id=domain.id)]),
+        interface=types.DiskInterface.VIRTIO_SCSI, bootable=False, active=True))
+    assert added.interface == types.DiskInterface.VIRTIO_SCSI and added.bootable is False
+    disk = disks.disk_service(added.id)
+    assert disk.get().status.value == "locked"
+    wait_for(status_of(disk), lambda s: s == "ok", "data1")
+    assert [a.id for a in attachments.list()] == [added.id]
+    assert descriptions(system, 78) == [f"Add-Disk operation of data1 was initiated on VM dvm "
+                                        f"by {ADMIN_NAME}."]
+    assert descriptions(system, 97) == ["The disk data1 was successfully added to VM dvm."]
+
+    before = system.storage_domains_service().storage_domain_service(domain.id).get()
+    attachments.attachment_service(added.id).update(types.DiskAttachment(
+        disk=types.Disk(provisioned_size=3 * GIB)))
+    assert disk.get().status.value == "locked"
+    wait_for(status_of(disk), lambda s: s == "ok", "extended data1")
+    assert disk.get().provisioned_size == 3 * GIB
+    after = system.storage_domains_service().storage_domain_service(domain.id).get()
+    assert (after.used - before.used, before.available - after.available) == (2 * GIB, 2 * GIB)
+    assert descriptions(system, 371) == [f"Size of the disk 'data1' was successfully updated "
+                                         f"to 3 GB by {ADMIN_NAME}."]
+    with pytest.raises(sdk.Error) as smaller:
+        disk.update(types.Disk(provisioned_size=GIB))
+    assert_fault(smaller.value, 400, "Cannot edit Virtual Disk. New disk size must be larger "
+                                     "than the current disk size.")
+
+    attachments.attachment_service(added.id).remove()
+    assert attachments.list() == [] and disk.get().status.value == "ok"
+    assert descriptions(system, 2018) == [f"Disk data1 was successfully detached from VM dvm "
+                                          f"by {ADMIN_NAME}."]
+    attachments.add(types.DiskAttachment(disk=types.Disk(id=added.id), bootable=True,
+                                         interface=types.DiskInterface.VIRTIO))
+    assert attachments.list()[0].bootable is True
+    assert descriptions(system, 2016) == [f"Disk data1 was successfully attached to VM dvm by "
+                                          f"{ADMIN_NAME}."]
+    with pytest.raises(sdk.Error) as twice:
+        attachments.add(types.DiskAttachment(disk=types.Disk(id=added.id),
+                                             interface=types.DiskInterface.VIRTIO))
+    assert_fault(twice.value, 409, "Cannot attach Virtual Disk. The disk is already attached "
+                                   "to VM.")
+    with pytest.raises(sdk.Error) as unknown:
+        attachments.add(types.DiskAttachment(disk=types.Disk(id="0" * 8 + "-0000-0000-0000-"
+                                                             + "1" * 12),
+                                             interface=types.DiskInterface.VIRTIO))
+    assert_fault(unknown.value, 400, "Cannot attach Virtual Disk. The specified disk does not "
+                                     "exist.")
+    attachments.attachment_service(added.id).remove(detach_only=False)
+    assert disk.get().status.value == "locked"
+    wait_for(lambda: [d.id for d in disks.list()].count(added.id), lambda n: n == 0, "data1")
