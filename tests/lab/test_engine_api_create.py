@@ -19,6 +19,9 @@ from engine_actions_lab import (
     status_of,
     wait_for,
 )
+from engine_api_lab import ApiLab
+from test_engine_api_actions_templates import get_body
+from test_engine_api_shapes import reference_paths, tag_paths
 
 from opsrunner_lab.layout import LabLayout
 
@@ -49,7 +52,8 @@ def new_vm(name: str, template: types.Template, **fields: object) -> types.Vm:
                     **fields)  # type: ignore[arg-type]
 
 
-def test_a_vm_from_blank_is_down_at_once_and_removed(system: sdk.services.SystemService) -> None:
+def test_a_vm_from_blank_is_down_at_once_and_removed(api: ApiLab,
+                                                     system: sdk.services.SystemService) -> None:
     vms = system.vms_service()
     added = vms.add(new_vm(
         "blank-vm", types.Template(name="Blank"), memory=4 * GIB,
@@ -65,6 +69,8 @@ def test_a_vm_from_blank_is_down_at_once_and_removed(system: sdk.services.System
     assert vms.vm_service(added.id).disk_attachments_service().list() == []
     assert vms.vm_service(added.id).nics_service().list() == []
     assert descriptions(system, 34)[0] == f"VM blank-vm was created by {ADMIN_NAME}."
+    ours = {p for p in tag_paths(get_body(api, "vms")) if not p.startswith("vm/initialization")}
+    assert sorted(ours - reference_paths("vms")) == []
     vms.vm_service(added.id).remove()
     assert [v.name for v in vms.list(search="name=blank-vm")] == []
     assert descriptions(system, 113) == [f"VM blank-vm was successfully removed by {ADMIN_NAME}."]
@@ -137,7 +143,7 @@ def data_domain(system: sdk.services.SystemService) -> types.StorageDomain:
 
 
 def test_disks_added_extended_detached_attached_and_removed(
-        system: sdk.services.SystemService) -> None:
+        api: ApiLab, system: sdk.services.SystemService) -> None:
     vms, disks = system.vms_service(), system.disks_service()
     vm = vms.vm_service(vms.add(new_vm("dvm", types.Template(name="Blank"))).id)
     attachments = vm.disk_attachments_service()
@@ -156,6 +162,8 @@ def test_disks_added_extended_detached_attached_and_removed(
     assert disk.get().status.value == "locked"
     wait_for(status_of(disk), lambda s: s == "ok", "data1")
     assert [a.id for a in attachments.list()] == [added.id]
+    ours = tag_paths(get_body(api, f"vms/{vm.get().id}/diskattachments"))
+    assert sorted(ours - reference_paths("vms/{vm}/diskattachments")) == []
     assert descriptions(system, 78) == [f"Add-Disk operation of data1 was initiated on VM dvm "
                                         f"by {ADMIN_NAME}."]
     assert descriptions(system, 97) == ["The disk data1 was successfully added to VM dvm."]
