@@ -2,8 +2,9 @@
 
 Checks, in the engine's order: the REST layer's required ``cluster.id|name``, ``name`` and
 ``template.id|name`` (400 ``Incomplete parameters``), the cluster and template lookups (404
-``Entity not found: ...``), the OS type (400); then the command's: a name already used (409),
-memory above the maximum memory (409) or the cluster level's limit (400).
+``Entity not found: ...``), the OS type (400); then the command's: memory under 1 MiB (400), a
+name already used (409), memory above the maximum memory (409) or the cluster level's limit
+(400).
 
 The VM takes the template's configuration (memory, memory policy, CPU topology, OS, display,
 ``initialization``...), then what the body sets (``description``, ``comment``, ``memory``,
@@ -107,6 +108,8 @@ def _memory(body: ET.Element, template: Document) -> Document:
         value = _number(body, f"memory_policy/{key}")
         if value is not None:
             policy[key] = str(value)
+    if memory < MIB:  # VmBase.memSizeMb's @Min(1): Hibernate Validator's default message
+        raise bad_request("must be greater than or equal to 1")
     maximum = int(policy.get("max", str(4 * memory)))
     if maximum < memory:
         raise conflict(f"Cannot add VM. Memory size ({memory // MIB}MB) cannot exceed maximum "

@@ -96,6 +96,8 @@ def test_refusals_in_the_engines_order(tmp_path: Path) -> None:
     assert estate.refusal(vm_xml("a", extra="<os><type>dos</type></os>"))[0] == 400
     assert estate.refusal(vm_xml("a", extra=f"<memory>{32 * 1024 * 1024 * GIB}</memory>")) == (
         400, "[Cannot add VM. Memory size exceeds supported limit for given cluster version.]")
+    assert estate.refusal(vm_xml("a", extra="<memory>0</memory>")) == (
+        400, "[must be greater than or equal to 1]")
     estate.add(vm_xml("a"))
     assert estate.refusal(vm_xml("a"))[0] == 409
 
