@@ -65,7 +65,9 @@ def _basic(api: ApiLab) -> str:
     return base64.b64encode(f"admin@internal:{api.password}".encode()).decode()
 
 
-REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference"
+REFERENCE = next((p for p in (Path(__file__).resolve().parents[2].parent / "shared" / "reference",
+                               Path("/work/shared/reference")) if p.is_dir()),
+                 Path("/work/shared/reference"))  # beside the checkout, or the workplace's
 RUNNING = REFERENCE / "olvm-4.5.5-json" / "olvm-4.5.5-running"
 
 
