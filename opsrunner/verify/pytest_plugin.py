@@ -28,13 +28,18 @@ EVIDENCE_PREFIX = "evidence:"
 """The JUnit property name prefix of each ``evidence(name, value)``."""
 
 
-def _all_vars() -> dict[str, dict[str, Any]]:
-    path = os.environ.get(VARS_ENV)
+def _json_of(env: str) -> dict[str, dict[str, Any]]:
+    """The JSON file named by environment variable ``env`` ({} when it is not set)."""
+    path = os.environ.get(env)
     if not path:
         return {}
     with open(path, encoding="utf-8") as fh:
         data: dict[str, dict[str, Any]] = json.load(fh)
     return data
+
+
+def _all_vars() -> dict[str, dict[str, Any]]:
+    return _json_of(VARS_ENV)
 
 
 def host_name(host: Any) -> str:
@@ -52,12 +57,7 @@ def _opsrunner_vars() -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(scope="session")
 def _opsrunner_params() -> dict[str, dict[str, Any]]:
-    path = os.environ.get(PARAMS_ENV)
-    if not path:
-        return {}
-    with open(path, encoding="utf-8") as fh:
-        data: dict[str, dict[str, Any]] = json.load(fh)
-    return data
+    return _json_of(PARAMS_ENV)
 
 
 @pytest.fixture
