@@ -183,31 +183,25 @@ def request_guest_vms(layout: LabLayout, guests: Sequence[GuestVm]) -> list[str]
     """Have the running simulator of ``layout``'s lab add the VMs of ``guests`` it lacks
     (``/lab/guest-vms``); the names of the VMs added. LabServerError when it cannot be reached
     or refuses (the token never appears in the message)."""
-    token = internal_token_file(layout).read_text().strip()
-    address, port = layout.engine_address, ENGINE_PORTS["ovirt-engine"]
-    body = json.dumps({"guests": [{"name": g.name, "powered_off": g.powered_off,
-                                   "address": g.address} for g in guests]})
-    connection = http.client.HTTPConnection(address, port, timeout=30)
-    try:
-        connection.request("POST", GUEST_VMS, body, {TOKEN_HEADER: token,
-                                                     "Content-Type": JSON_TYPE})
-        response = connection.getresponse()
-        answer = response.read().decode(errors="replace")
-    except (OSError, http.client.HTTPException) as error:
-        raise LabServerError(f"cannot reach the lab engine at {address}:{port} to add the "
-                             f"guests' VMs: {error}") from None
-    finally:
-        connection.close()
-    if response.status != 200:
-        raise LabServerError(f"the lab engine at {address}:{port} did not add the guests' VMs: "
-                             f"HTTP {response.status} {answer.strip()}")
-    return [str(name) for name in json.loads(answer)["added"]]
+    document = {"guests": [{"name": g.name, "powered_off": g.powered_off, "address": g.address}
+                           for g in guests]}
+    answer = _post(layout, GUEST_VMS, document, "to add the guests' VMs",
+                   "did not add the guests' VMs")
+    return [str(name) for name in answer["added"]]
 
 
 def lab_post(layout: LabLayout, path: str, document: Mapping[str, object]) -> dict[str, Any]:
     """POST ``document`` to the internal ``path`` of ``layout``'s running simulator; its JSON
     answer. LabServerError when it cannot be reached or refuses (naming the path and the
     answer; never the token)."""
+    return _post(layout, path, document, f"for {path}", f"refused {path}")
+
+
+def _post(layout: LabLayout, path: str, document: Mapping[str, object], purpose: str,
+          refusal: str) -> dict[str, Any]:
+    """The internal POST itself; ``purpose`` and ``refusal`` complete the two error texts
+    ("cannot reach the lab engine at A:P <purpose>: ...", "the lab engine at A:P
+    <refusal>: HTTP ...")."""
     token = internal_token_file(layout).read_text().strip()
     address, port = layout.engine_address, ENGINE_PORTS["ovirt-engine"]
     connection = http.client.HTTPConnection(address, port, timeout=30)
@@ -217,12 +211,12 @@ def lab_post(layout: LabLayout, path: str, document: Mapping[str, object]) -> di
         response = connection.getresponse()
         answer = response.read().decode(errors="replace")
     except (OSError, http.client.HTTPException) as error:
-        raise LabServerError(f"cannot reach the lab engine at {address}:{port} for {path}: "
+        raise LabServerError(f"cannot reach the lab engine at {address}:{port} {purpose}: "
                              f"{error}") from None
     finally:
         connection.close()
     if response.status != 200:
-        raise LabServerError(f"the lab engine at {address}:{port} refused {path}: "
+        raise LabServerError(f"the lab engine at {address}:{port} {refusal}: "
                              f"HTTP {response.status} {answer.strip()}")
     found: dict[str, Any] = json.loads(answer)
     return found
