@@ -9,6 +9,7 @@ raises one :class:`~opsrunner.errors.WorkflowErrors` listing them, sorted by pos
 from __future__ import annotations
 
 import keyword
+import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -83,12 +84,13 @@ class Checker:
         value = data.get(key, default)
         if value is None:
             return None
-        if isinstance(value, int | float) and not isinstance(value, bool):
+        if (isinstance(value, int | float) and not isinstance(value, bool)
+                and math.isfinite(value)):
             low_ok = value > minimum if exclusive else value >= minimum
             if low_ok and (maximum is None or value <= maximum):
                 return float(value)
         low = f"> {minimum:g}" if exclusive else f">= {minimum:g}"
-        allowed = f"a number {low}" + (f" and <= {maximum:g}" if maximum is not None else "")
+        allowed = f"a number {low}" + (f" and <= {maximum:.15g}" if maximum is not None else "")
         self._wrong(path, key, allowed, value)
         return default
 

@@ -28,6 +28,8 @@ from opsrunner.yamlsrc import KeyPath, load_yaml
 
 TOP_KEYS = ("name", "hosts", "strategy", "batch", "max_fail_percentage", "window", "vars",
             "steps", "always", "verify", "profile")
+MAX_SECONDS = 30 * 86400.0
+"""The longest ``timeout:`` or ``delay:`` a step may have (30 days)."""
 STEP_KEYS = ("name", "task", "with", "when", "register", "retries", "delay", "until",
              "timeout", "estimate", "on_error", "run_once")
 _STEP_HINTS = {"args": "; task parameters go under 'with'", "params": "; use 'with'",
@@ -175,9 +177,11 @@ def _step(check: Checker, value: Any, key: str, index: int, registry: Registry) 
                                                                    allow_bool=True),
         register=check.identifier(data, path, "register"),
         retries=check.integer(data, path, "retries", default=0, minimum=0),
-        delay=check.number(data, path, "delay", default=1.0, minimum=0) or 0.0,
+        delay=check.number(data, path, "delay", default=1.0, minimum=0,
+                           maximum=MAX_SECONDS) or 0.0,
         until=check.expression(data, path, "until", allow_bool=False),
-        timeout=check.number(data, path, "timeout", default=None, minimum=0, exclusive=True),
+        timeout=check.number(data, path, "timeout", default=None, minimum=0, exclusive=True,
+                             maximum=MAX_SECONDS),
         estimate=_estimate(check, data, path),
         on_error=check.choice(data, path, "on_error", ("fail", "continue")),
         run_once=check.boolean(data, path, "run_once", default=False), index=index,

@@ -193,8 +193,8 @@ def test_wrong_types_and_values_are_located_at_the_value(tmp_path: Path,
         "1:7: 'name' must be a non-empty string, got int 42",
         "2:11: 'strategy' must be 'parallel' or 'rolling' (default 'parallel'), got str 'serial'",
         "6:14: 'retries' must be an integer >= 0, got int -1",
-        "7:12: 'delay' must be a number >= 0, got str 'soon'",
-        "8:14: 'timeout' must be a number > 0, got int 0",
+        "7:12: 'delay' must be a number >= 0 and <= 2592000, got str 'soon'",
+        "8:14: 'timeout' must be a number > 0 and <= 2592000, got int 0",
         "9:15: 'on_error' must be 'fail' or 'continue' (default 'fail'), got str 'ignore'",
         "10:15: 'run_once' must be true or false, got str 'yes'",
         "11:11: 'when' must be an expression or true/false (without {{ }}), got int 1",
@@ -478,3 +478,16 @@ steps:
                     "estimate: soon}\n") == [
         "3:37: 'estimate': invalid duration 'soon': expected seconds (90), or numbers with the "
         "units d, h, m, s from the largest to the smallest (90s, 5m, 1.5h, 1h30m, 1d)"]
+
+
+def test_timeout_and_delay_must_be_finite_and_at_most_thirty_days(tmp_path: Path,
+                                                                   registry: Registry) -> None:
+    assert problems(tmp_path, registry, one_step("task: ping\ntimeout: .inf\ndelay: .nan\n")) == [
+        "5:14: 'timeout' must be a number > 0 and <= 2592000, got float inf",
+        "6:12: 'delay' must be a number >= 0 and <= 2592000, got float nan",
+    ]
+    assert problems(tmp_path, registry, one_step("task: ping\ntimeout: 2592001\n")) == [
+        "5:14: 'timeout' must be a number > 0 and <= 2592000, got int 2592001"]
+    wf = load_workflow(write(tmp_path, one_step("task: ping\ntimeout: 2592000\ndelay: 0\n")),
+                       registry)
+    assert (wf.steps[0].timeout, wf.steps[0].delay) == (2592000.0, 0.0)
