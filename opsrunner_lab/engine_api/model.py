@@ -92,7 +92,7 @@ KINDS: dict[str, Kind] = {
     "storagedomains/disks": Kind("disk", "disks", _words(
         "reduce copy export move sparsify refreshlun"), ("permissions", "statistics")),
     "disks": Kind("disk", "disks", _words("reduce copy export move sparsify refreshlun"),
-                  ("permissions", "statistics")),
+                  ("permissions", "disksnapshots", "statistics")),
     "imagetransfers": Kind("image_transfer", "image_transfers", _words(
         "cancel extend finalize pause resume")),
     "jobs": Kind("job", "jobs", ("clear", "end"), ("steps",)),
@@ -115,6 +115,7 @@ KINDS: dict[str, Kind] = {
     "vms/permissions": Kind("permission", "permissions"),
     "vms/snapshots/disks": Kind("disk", "disks"),
     "storagedomains/disksnapshots": Kind("disk_snapshot", "disk_snapshots"),
+    "disks/disksnapshots": Kind("disk_snapshot", "disk_snapshots"),
 }
 
 # Collections of the API root's <link>s (each also gets a ``<name>/search`` link).

@@ -16,6 +16,7 @@ from opsrunner_lab.engine_api.render import Renderer, parse_follow
 from opsrunner_lab.engine_api.root import api_root
 from opsrunner_lab.engine_api.search import Search
 from opsrunner_lab.engine_api.search_fields import Relations
+from opsrunner_lab.engine_api.snapshot_disks import listed
 from opsrunner_lab.engine_api.xmlcodec import parse_body
 
 
@@ -114,6 +115,8 @@ class Resources:
             if "from" in query:
                 start = _number(query, "from")
                 docs = [doc for doc in docs if int(doc["index"]) > start]
+        if key.endswith("/disksnapshots"):
+            docs = listed(docs, query)
         if query.get("search"):
             search = Search(query["search"],
                             query.get("case_sensitive", "false").lower() == "true")

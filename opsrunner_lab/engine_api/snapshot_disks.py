@@ -1,16 +1,20 @@
 """Views of disks by snapshot: ``/vms/{id}/snapshots/{sid}/disks`` (the VM's disks as of that
-snapshot, each with its ``<snapshot>``) and ``/storagedomains/{id}/disksnapshots`` (one disk
-snapshot per snapshot of each disk on the domain, with its ``<disk>`` and ``<snapshot>``).
+snapshot, each with its ``<snapshot>``), ``/storagedomains/{id}/disksnapshots`` and
+``/disks/{id}/disksnapshots`` (the images of disks in their VMs' snapshots, each with its
+``<disk>``, ``<snapshot>`` and ``<parent>`` image).
 
-The simulator keeps no per-snapshot disk images: a snapshot's disks are the disks the VM has
-now, and a disk snapshot's id is derived from its disk's and snapshot's ids (stable).
+As on the engine (GetAllDiskSnapshots*Query) a disk's active image, the one of the ``Active VM``
+snapshot, is listed only with ``include_active=true``; its id is the disk's ``image_id``. The
+simulator keeps no per-snapshot image metadata: an image has its disk's current values, and its
+id is derived from its disk's and snapshot's ids (stable).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 
-from opsrunner_lab.engine_api.model import Document, ref
+from opsrunner_lab.engine_api.model import Document, href, ref
 from opsrunner_lab.engine_api.store import Store
 
 _NAMESPACE = uuid.UUID("6f707372-756e-6e65-722d-6469736b736e")
@@ -35,21 +39,44 @@ def disk_snapshot_id(disk_id: str, snapshot_id: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"{disk_id}/{snapshot_id}"))
 
 
-def disk_snapshots(store: Store, disk: Document) -> list[Document]:
-    """The snapshots of one disk: one per snapshot of each VM it is attached to."""
+def disk_snapshots(store: Store, disk: Document,
+                   collection: str | None = None) -> list[Document]:
+    """The images of one disk, oldest first: one per snapshot of each VM it is attached to, the
+    active one marked ``_active``. With ``collection`` (``disks/{id}/disksnapshots``) the
+    parent's reference carries its href there, as the engine writes it."""
     out = []
+    disk_id = str(disk["id"])
     for vm in store.documents("vms"):
         vm_id = str(vm["id"])
-        if store.get(f"vms/{vm_id}/diskattachments", str(disk["id"])) is None:
+        if store.get(f"vms/{vm_id}/diskattachments", disk_id) is None:
             continue
-        for snapshot in store.documents(f"vms/{vm_id}/snapshots"):
+        parent: str | None = None
+        snapshots = sorted(store.documents(f"vms/{vm_id}/snapshots"),
+                           key=lambda s: (s.get("snapshot_type") == "active", s.get("date", 0)))
+        for snapshot in snapshots:
             snapshot_id = str(snapshot["id"])
+            active = snapshot.get("snapshot_type") == "active"
+            image_id = (str(disk.get("image_id") or disk_snapshot_id(disk_id, snapshot_id))
+                        if active else disk_snapshot_id(disk_id, snapshot_id))
             fields = {k: disk[k] for k in _DISK_KEYS if k in disk}
-            out.append({"id": disk_snapshot_id(str(disk["id"]), snapshot_id),
-                        "description": snapshot.get("description", ""), **fields,
-                        "disk": {"id": str(disk["id"])},
-                        "snapshot": {"id": snapshot_id}})
+            image: Document = {"id": image_id, "description": snapshot.get("description", ""),
+                               **fields, "disk": {"id": disk_id},
+                               "snapshot": {"id": snapshot_id}}
+            if parent is not None:
+                image["parent"] = ({"id": parent} if collection is None
+                                   else {"href": href(collection, parent), "id": parent})
+            if active:
+                image["_active"] = True
+            out.append(image)
+            parent = image_id
     return out
+
+
+def listed(docs: list[Document], query: Mapping[str, str]) -> list[Document]:
+    """The disk snapshots a list answers: the active images only with ``include_active``."""
+    if query.get("include_active", "false").lower() == "true":
+        return docs
+    return [doc for doc in docs if not doc.get("_active")]
 
 
 def _on_domain(disk: Document, sd_id: str) -> bool:
@@ -61,3 +88,9 @@ def domain_disk_snapshots_view(store: Store, segments: list[str]) -> list[Docume
     """``/storagedomains/{id}/disksnapshots``: the snapshots of the domain's disks."""
     return [snap for disk in store.documents("disks") if _on_domain(disk, segments[1])
             for snap in disk_snapshots(store, disk)]
+
+
+def disk_disk_snapshots_view(store: Store, segments: list[str]) -> list[Document]:
+    """``/disks/{id}/disksnapshots``: the disk's images in snapshots."""
+    disk = store.get("disks", segments[1])
+    return [] if disk is None else disk_snapshots(store, disk, "/".join(segments[:3]))

@@ -38,4 +38,5 @@ VIEWS: dict[str, View] = {
     "vms/permissions": vm_permissions.vm_permissions_view,
     "vms/snapshots/disks": snapshot_disks.snapshot_disks_view,
     "storagedomains/disksnapshots": snapshot_disks.domain_disk_snapshots_view,
+    "disks/disksnapshots": snapshot_disks.disk_disk_snapshots_view,
 }
