@@ -3,7 +3,16 @@ from __future__ import annotations
 import pytest
 
 from opsrunner.errors import UsageError
-from opsrunner.inventory.patterns import And, Limit, Name, Not, Or, match, parse_limit
+from opsrunner.inventory.patterns import (
+    MAX_NESTING,
+    And,
+    Limit,
+    Name,
+    Not,
+    Or,
+    match,
+    parse_limit,
+)
 
 # host -> every group it belongs to (ancestors included), in inventory order
 MEMBERSHIP = {
@@ -28,16 +37,20 @@ def error_of(text: str) -> str:
 
 class TestParse:
     def test_precedence_not_over_and_over_or(self) -> None:
-        assert parse_limit("a | !b & c").root == Or(Name("a", 1), And(Not(Name("b", 6)),
-                                                                       Name("c", 10)))
+        assert parse_limit("a | !b & c").root == Or((Name("a", 1), And((Not(Name("b", 6)),
+                                                                         Name("c", 10)))))
 
     def test_parentheses(self) -> None:
-        assert parse_limit("(a | b) & c").root == And(Or(Name("a", 2), Name("b", 6)),
-                                                       Name("c", 11))
+        assert parse_limit("(a | b) & c").root == And((Or((Name("a", 2), Name("b", 6))),
+                                                        Name("c", 11)))
 
-    def test_comma_and_colon_are_union_left_to_right(self) -> None:
-        assert parse_limit("a,b:c") == Limit("a,b:c", Or(Or(Name("a", 1), Name("b", 3)),
-                                                          Name("c", 5)))
+    def test_comma_and_colon_are_one_union_with_bars(self) -> None:
+        assert parse_limit("a,b:c|d") == Limit("a,b:c|d", Or((Name("a", 1), Name("b", 3),
+                                                              Name("c", 5), Name("d", 7))))
+
+    def test_a_run_of_negations_is_one_or_none(self) -> None:
+        assert parse_limit("!!!a").root == Not(Name("a", 4))
+        assert parse_limit("!!(a)").root == Name("a", 4)
 
     def test_glob_detection(self) -> None:
         assert Name("kvm*", 1).is_glob
@@ -120,3 +133,51 @@ class TestErrors:
 
     def test_unknown_name_is_reported_even_under_negation(self) -> None:
         assert "column 8: no host or group is called 'nope'" in error_of("kvm & !nope")
+
+MANY = {f"h{i}": {"even" if i % 2 == 0 else "odd"} for i in range(10_000)}
+
+
+class TestScale:
+    """Any number of terms; nesting is bounded with a message naming the column and the limit."""
+
+    def hosts_for(self, text: str) -> list[str]:
+        return match(parse_limit(text), MANY, ["even", "odd"])
+
+    @pytest.mark.parametrize("operator", [" | ", " , ", ":"])
+    def test_ten_thousand_unions(self, operator: str) -> None:
+        assert self.hosts_for(operator.join(MANY)) == list(MANY)
+
+    def test_ten_thousand_intersections(self) -> None:
+        assert self.hosts_for(" & ".join(["even"] * 9_999 + ["h4"])) == ["h4"]
+        assert self.hosts_for(" & ".join(MANY)) == []
+
+    def test_ten_thousand_negations(self) -> None:
+        assert self.hosts_for("!" * 10_000 + "h1") == ["h1"]
+        assert len(self.hosts_for("!" * 9_999 + "h1")) == 9_999
+
+    def test_ten_thousand_negated_terms(self) -> None:
+        assert self.hosts_for(" & ".join(f"!{name}" for name in MANY)) == []
+
+    def test_nesting_up_to_the_limit(self) -> None:
+        text = "(" * MAX_NESTING + "h1" + ")" * MAX_NESTING
+        assert self.hosts_for(text) == ["h1"]
+        assert self.hosts_for("!(" * MAX_NESTING + "h1" + ")" * MAX_NESTING) == ["h1"]
+
+    def test_deeper_nesting_is_refused_at_its_column(self) -> None:
+        with pytest.raises(UsageError) as caught:
+            parse_limit("(" * 330 + "h1" + ")" * 330)
+        message = caught.value.message
+        assert f"column {MAX_NESTING + 1}: parentheses nest deeper than {MAX_NESTING} " in message
+        assert "(662 characters)" in message  # a long pattern is quoted as an excerpt
+        assert len(message) < 250
+
+    def test_an_unknown_name_in_a_long_pattern_is_quoted_around_its_column(self) -> None:
+        text = " | ".join([*list(MANY)[:5000], "nope", *list(MANY)[5000:]])
+        with pytest.raises(UsageError) as caught:
+            self.hosts_for(text)
+        column = text.index("nope") + 1
+        assert f"column {column}: no host or group is called 'nope'" in caught.value.message
+        assert "nope" in caught.value.message.split(", column")[0]
+
+    def test_the_first_unknown_name_is_reported(self) -> None:
+        assert "column 2: no host or group is called 'nope1'" in error_of("!nope1 & nope2")
