@@ -52,7 +52,7 @@ class RunRequest:
 
 def select_hosts(inventory: Inventory, workflow: Workflow, limit: str | None) -> list[Host]:
     """Hosts matched by the workflow's ``hosts:`` and by ``--limit``, in inventory order."""
-    hosts = inventory.select(workflow.hosts)
+    hosts = inventory.select(workflow.hosts, workflow.positions.value(("hosts",)))
     if limit:
         allowed = {h.name for h in inventory.select(limit)}
         hosts = [h for h in hosts if h.name in allowed]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from opsrunner.errors import InventoryError, unknown_name_message
+from opsrunner.errors import InventoryError, Location, UsageError, unknown_name_message
 from opsrunner.host import Host
 from opsrunner.inventory import patterns as limit
 from opsrunner.secrets import MASK, Redactor
@@ -68,15 +68,22 @@ class Inventory:
         """Every group ``host`` belongs to: its own groups, then their ancestors."""
         return group_lineage(self.groups, host.groups)
 
-    def select(self, expr: str | None) -> list[Host]:
-        """The hosts a host pattern selects (see :mod:`opsrunner.inventory.patterns`), in inventory order.
+    def select(self, expr: str | None, where: Location | None = None) -> list[Host]:
+        """The hosts a host pattern selects (see :mod:`opsrunner.inventory.patterns`), in
+        inventory order. ``None`` or ``all`` selects every host.
 
-        ``None`` or ``all`` selects every host.
+        :param where: where ``expr`` is written (a workflow's ``hosts:``); a
+            :class:`UsageError` about the pattern is then located there, as ``'hosts': ...``.
         """
         if expr is None or expr.strip() == "all":
             return list(self.hosts.values())
         membership = {name: set(self.member_of(host)) for name, host in self.hosts.items()}
-        names = limit.match(limit.parse_limit(expr), membership, self.groups)
+        try:
+            names = limit.match(limit.parse_limit(expr), membership, self.groups)
+        except UsageError as exc:
+            if where is None:
+                raise
+            raise UsageError(f"'hosts': {exc.message}", where) from None
         return [self.hosts[name] for name in names]
 
     def redactor(self) -> Redactor:
