@@ -113,9 +113,11 @@ Whatever a task raises becomes that host's step result, and the other hosts go o
   its message;
 * the step's ``timeout:`` passing: the step fails ("timed out") and the host's connection is
   reset;
-* any other exception: the step fails with ``ExceptionType: message``, and its traceback is
-  printed among the host's log lines and journaled. That is a bug report for the plugin's
-  author: a failure the task can foresee is a ``TaskFailed`` with a message for the admin.
+* any other exception (``SystemExit`` too): the step fails with ``unexpected ExceptionType:
+  message (at file:line)``, the line being the innermost one in the task's own source folder.
+  That is a bug report for the plugin's author: a failure the task can foresee is a
+  ``TaskFailed`` with a message for the admin. With ``OPSRUNNER_TRACEBACK=1`` in the
+  environment the whole traceback (redacted) is added to the host's log lines.
 
 A return value that is not a Result fails the step as well. A failed step ends the host's run
 (its always-steps still run) unless the step says ``on_error: continue``.

@@ -11,6 +11,8 @@
   finish, always-steps run, the report says interrupted (exit 130). A second one aborts at once.
   :meth:`Runner.halt` (the journal cannot be written) does the same, and the run fails (exit 2).
 * Any exception inside a step is that host's failure (:class:`StepExecutor`); the run goes on.
+  An exception of the runner itself or of a run-event hook halts the run (exit 2) and the
+  always-steps still run; one of the checks fails the hosts they were to prove.
 * With ``locks`` the run takes each host's control-node lock before its first step, and its
   host lock when the run first connects to the host (before any command runs there; a host
   only reached through the engine API needs none); both are held to the end of the run. A
@@ -48,7 +50,7 @@ from opsrunner.report.events import RunEvents
 from opsrunner.report.journal import new_run_id
 from opsrunner.secrets import Redactor
 from opsrunner.state.resume import Prior, ResumePlan
-from opsrunner.stepexec import ExecOptions, StepExecutor
+from opsrunner.stepexec import ExecOptions, StepExecutor, unexpected
 from opsrunner.workflow import Step, Workflow
 
 if TYPE_CHECKING:
@@ -96,7 +98,7 @@ class Runner:
         self.report = RunReport(self.run_id, workflow.name, str(workflow.path),
                                 check=options.check, notes=list(workflow.notes),
                                 parent=resume.parent if resume else "")
-        self.observer = RunEvents(hook, self.report)
+        self.observer = RunEvents(hook, self.report, self.redactor)
         self.states = [self._state(h) for h in hosts]
         for hs in self.states:
             self.report.hosts[hs.host.name] = hs.report
@@ -141,7 +143,7 @@ class Runner:
             else:
                 self._steps_then_always(pool, self.states)
             if (self.workflow.verify or self.workflow.profile) and not self.report.interrupted:
-                self._verify()
+                self._guarded_verify()
         finally:
             pool.shutdown(wait=not self.report.interrupted, cancel_futures=True)
             if self.locks is not None:
@@ -184,6 +186,7 @@ class Runner:
     def halt(self, reason: str) -> None:
         """Start no new step from now on (the always-steps still run); the run fails with
         ``reason``. Safe from any thread; only the first reason counts."""
+        reason = self.redactor.text(reason)
         with self._notes_lock:
             if self.report.halted or self.report.interrupted:
                 return
@@ -207,6 +210,8 @@ class Runner:
         except KeyboardInterrupt:
             if not self.report.interrupted:
                 self._interrupted()
+        except Exception as exc:  # a bug in the runner or a hook: no new step, always-steps run
+            self.halt(f"internal error: {unexpected(exc)}")
         self._always(pool, [hs for hs in states if hs.started])
 
     def _take_locks(self, pool: ThreadPoolExecutor, states: list[HostState]) -> None:
@@ -269,6 +274,10 @@ class Runner:
             except KeyboardInterrupt:
                 self.report.interrupted = True
                 raise
+            except Exception as exc:  # the next always-step still runs
+                reason = f"internal error in always-step {step.name!r}: {unexpected(exc)}"
+                self.report.notes.append(self.redactor.text(reason))
+                self.halt(reason)
 
     def _run_step(self, pool: ThreadPoolExecutor, step: Step, targets: list[HostState], *,
                   always: bool) -> None:
@@ -326,6 +335,15 @@ class Runner:
 
         self.observer.run_halted(f"interrupted by {last_signal()}")
         self.observer.host_log("*", "interrupted: running always-steps; Ctrl-C again aborts")
+
+    def _guarded_verify(self) -> None:
+        try:
+            self._verify()
+        except Exception as exc:  # the checks could not run: the hosts are not proved
+            self.report.notes.append(f"checks could not run: {self.redactor.text(unexpected(exc))}")
+            for hs in self.states:
+                if hs.started and not hs.unreachable:
+                    hs.fail()
 
     def _verify(self) -> None:
         if self.options.check:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import traceback
@@ -24,6 +25,8 @@ from opsrunner.templating import evaluate
 from opsrunner.workflow import Step, render_args, should_run
 
 _TIMEOUT_GRACE = 5.0
+TRACEBACK_ENV = "OPSRUNNER_TRACEBACK"
+"""Set (to anything) to have a task's unexpected exception's traceback in the host log."""
 CUT_MESSAGE = ("cut: the maintenance window closed and its drain grace ended while the step "
                "ran; the always-steps run next")
 
@@ -93,7 +96,7 @@ class StepExecutor:
             if step.register and not result.skipped:
                 hs.registered[step.register] = result.as_vars()
         except Exception as exc:  # a bug in a template filter, a task or the runner
-            result = Result(failed=True, msg=f"unexpected {type(exc).__name__}: {exc}")
+            result = Result(failed=True, msg=unexpected(exc))
         record = self.record(step, result, time.monotonic() - started, always=always)
         if step.register and step.register in hs.registered:
             record.registered = hs.registered[step.register]
@@ -207,6 +210,37 @@ class StepExecutor:
                             lambda m: self.observer.host_log(hs.host.name, m))
 
 
+def unexpected(exc: BaseException, func: Callable[..., Any] | None = None) -> str:
+    """One line for an exception nobody foresaw: ``unexpected Type: message (at file:line)``.
+
+    The place is the innermost frame in the task's own source folder when ``func`` is given
+    and one is there (what its author needs), else the innermost frame of all.
+    """
+    frames = traceback.extract_tb(exc.__traceback__)
+    home = os.path.dirname(getattr(getattr(func, "__code__", None), "co_filename", "") or "")
+    own = [f for f in frames if home and f.filename.startswith(home + os.sep)]
+    place = (own or frames)[-1] if frames else None
+    where = f" (at {_short(place.filename)}:{place.lineno})" if place else ""
+    text = str(exc) or "no message"
+    if isinstance(exc, SystemExit):
+        text = f"the task called exit({exc.code!r})"
+    kind = type(exc)
+    name = kind.__qualname__ if kind.__module__ == "builtins" else (
+        f"{kind.__module__}.{kind.__qualname__}")
+    return f"unexpected {name}: {text}{where}"
+
+
+def _short(filename: str) -> str:
+    """``filename`` from its top-level package on (``opsrunner_plugins/checks/__init__.py``)."""
+    root = os.path.dirname(filename)
+    while root and os.path.exists(os.path.join(root, "__init__.py")):
+        parent = os.path.dirname(root)
+        if parent == root:
+            break
+        root = parent
+    return os.path.relpath(filename, root) if root else filename
+
+
 def guarded_call(func: Callable[..., Any], task: Task, args: dict[str, Any], hs: HostState,
                  log: Callable[[str], None]) -> Result:
     """Call a task function, turning every exception into a failed Result."""
@@ -226,9 +260,10 @@ def guarded_call(func: Callable[..., Any], task: Task, args: dict[str, Any], hs:
         return Result(failed=True, msg=str(exc))
     except UsageError as exc:
         return Result(failed=True, msg=str(exc))
-    except Exception as exc:
-        log("".join(traceback.format_exception(exc)).rstrip())
-        return Result(failed=True, msg=f"{type(exc).__name__}: {exc}")
+    except (Exception, SystemExit) as exc:  # a bug in the task (SystemExit: it called exit)
+        if os.environ.get(TRACEBACK_ENV):
+            log("".join(traceback.format_exception(exc)).rstrip())
+        return Result(failed=True, msg=unexpected(exc, func))
     if not isinstance(result, Result):
         return Result(failed=True, msg=f"task returned {type(result).__name__}, not a Result")
     return result

@@ -113,6 +113,14 @@ def _register_reports(plugins: PluginManager, req: RunRequest) -> None:
         plugins.register(JunitReport(req.junit), "junit-report")
 
 
+def _check_outputs(req: RunRequest) -> None:
+    """The report files asked for can be written: found out before anything runs."""
+    if req.junit:
+        from opsrunner.report.output_file import check_output_file
+
+        check_output_file(req.junit, "--junit")
+
+
 def run_workflow(req: RunRequest) -> int:
     """``opsrunner run``: returns the exit code."""
     from opsrunner.report.journal import Journal, new_run_id
@@ -129,6 +137,7 @@ def run_workflow(req: RunRequest) -> int:
         _need_extra_names(parent.header, req.extra)
         req = _from_parent(req, parent.header)
     run = _prepare(req)
+    _check_outputs(req)
     plan = None
     if parent is not None:
         plan = _resume_plan(req, run, parent)
@@ -340,6 +349,7 @@ def verify_workflow(req: RunRequest) -> int:
     workflow, hosts = run.workflow, run.hosts
     if not workflow.verify:
         raise UsageError(f"{workflow.path}: the workflow has no verify: checks")
+    _check_outputs(req)
     started = time.monotonic()
     report = RunReport(new_run_id(), workflow.name, str(workflow.path), notes=list(workflow.notes))
 

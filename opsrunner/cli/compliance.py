@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from opsrunner.compliance.model import ComplianceReport
-from opsrunner.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -93,8 +92,11 @@ def compliance_report(req: ProfileRequest) -> ComplianceReport:
     chosen_controls(profile, selection)
     control_params(profile, extra)
     waivers = load_waivers(Path(req.waivers), profile, inventory) if req.waivers else []
-    for path in (req.junit, req.html):
-        _writable(path)
+    from opsrunner.report.output_file import check_output_file
+
+    for option, path in (("--junit", req.junit), ("--html", req.html)):
+        if path is not None:
+            check_output_file(path, option)
     state = StateDir.resolve(req.state_dir)
     baseline = load_baseline(state, profile.name)
     report = run_profile(profile, inventory, selection, run_id=new_run_id(),
@@ -124,13 +126,3 @@ def _host_vars(inventory: Any, extra: dict[str, object]) -> dict[str, dict[str, 
     states = [HostState(h, HostSession(no_connection), workflow_vars={}, extra_vars=extra,
                         check=False, run_id="") for h in inventory.hosts.values()]
     return {hs.host.name: checks_context(hs, inventory.hosts) for hs in states}
-
-
-def _writable(path: str | None) -> None:
-    if path is None:
-        return
-    target = Path(path)
-    if target.is_dir():
-        raise UsageError(f"report file {path} is a folder; give a file name")
-    if not target.parent.is_dir():
-        raise UsageError(f"report file {path}: folder {target.parent} does not exist")

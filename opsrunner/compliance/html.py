@@ -38,6 +38,7 @@ from opsrunner.compliance.model import (
     impact_name,
 )
 from opsrunner.compliance.text import clean, matrix_order
+from opsrunner.report.output_file import write_output_file
 
 POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'"
 """The page's Content-Security-Policy: nothing but its own inline style."""
@@ -108,8 +109,8 @@ def to_html(report: ComplianceReport) -> str:
 
 
 def write_html(report: ComplianceReport, path: str | Path) -> None:
-    """Write :func:`to_html` to ``path`` (UTF-8)."""
-    Path(path).write_text(to_html(report), encoding="utf-8")
+    """Write :func:`to_html` to ``path`` (UTF-8), atomically."""
+    write_output_file(path, to_html(report).encode("utf-8"))
 
 
 def _table(head: Sequence[str], rows: Iterable[Sequence[str]], nowrap: Sequence[str] = ()) -> str:

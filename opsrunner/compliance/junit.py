@@ -27,6 +27,7 @@ from opsrunner.compliance.model import (
     Control,
     ControlResult,
 )
+from opsrunner.report.output_file import write_output_file
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 COUNTED = {FAILED: "failures", ERROR: "errors", SKIPPED: "skipped", WAIVED: "skipped"}
@@ -61,7 +62,7 @@ def write_junit(report: ComplianceReport, path: str | Path, base: Path | None = 
     """Write :func:`to_junit` to ``path`` (UTF-8, with an XML declaration)."""
     tree = to_junit(report, base)
     ET.indent(tree)
-    tree.write(path, encoding="utf-8", xml_declaration=True)
+    write_output_file(path, ET.tostring(tree.getroot(), encoding="utf-8", xml_declaration=True))
 
 
 def junit_timestamp(report: ComplianceReport) -> str:

@@ -8,6 +8,7 @@ from typing import Protocol
 import pluggy
 
 from opsrunner.report import RunReport, StepRecord
+from opsrunner.secrets import Redactor
 
 
 class RunObserver(Protocol):
@@ -30,10 +31,12 @@ class RunEvents:
     """A :class:`RunObserver` that calls each event's hook on every registered plugin.
 
     ``hook`` is a plugin manager's relay (``PluginManager.hook``); without one, a relay with
-    no plugin: the events reach nobody.
+    no plugin: the events reach nobody. With ``redactor``, every log line and halt reason is
+    redacted before any plugin sees it (step records arrive redacted already).
     """
 
-    def __init__(self, hook: pluggy.HookRelay | None, report: RunReport) -> None:
+    def __init__(self, hook: pluggy.HookRelay | None, report: RunReport,
+                 redactor: Redactor | None = None) -> None:
         if hook is None:
             from opsrunner import hookspecs
 
@@ -42,6 +45,7 @@ class RunEvents:
             hook = manager.hook
         self.hook = hook
         self.report = report
+        self.redactor = redactor
 
     def run_started(self, report: RunReport, hosts: Sequence[str], steps: int) -> None:
         self.hook.opsrunner_run_started(report=report, hosts=list(hosts), steps=steps)
@@ -54,10 +58,13 @@ class RunEvents:
         self.hook.opsrunner_step_finished(report=self.report, host=host, record=record)
 
     def host_log(self, host: str, message: str) -> None:
-        self.hook.opsrunner_host_log(report=self.report, host=host, message=message)
+        self.hook.opsrunner_host_log(report=self.report, host=host, message=self._red(message))
 
     def run_halted(self, reason: str) -> None:
-        self.hook.opsrunner_run_halted(report=self.report, reason=reason)
+        self.hook.opsrunner_run_halted(report=self.report, reason=self._red(reason))
+
+    def _red(self, text: str) -> str:
+        return self.redactor.text(text) if self.redactor is not None else text
 
     def run_finished(self, report: RunReport) -> None:
         self.hook.opsrunner_run_finished(report=report)

@@ -15,6 +15,7 @@ reports the failure once to ``on_error``, and the runner starts no new step.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import threading
@@ -118,7 +119,9 @@ class Journal:
         return False
 
     def _cannot(self, exc: OSError, what: str) -> str:
-        return (f"{what} in {self.folder}: {exc.strerror or exc}; free space there or choose "
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        remedy = "free space there or choose" if full else "choose"
+        return (f"{what} in {self.folder}: {exc.strerror or exc}; {remedy} "
                 f"another folder with --state-dir")
 
     @hookimpl(tryfirst=True)

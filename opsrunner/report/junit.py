@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from opsrunner.hookspecs import hookimpl
 from opsrunner.report import RunReport
+from opsrunner.report.output_file import write_output_file
 
 
 def to_junit(report: RunReport) -> ET.ElementTree[ET.Element]:
@@ -55,15 +57,24 @@ def write_junit(report: RunReport, path: str | Path) -> None:
     """Write the report's JUnit XML to ``path``."""
     tree = to_junit(report)
     ET.indent(tree)
-    tree.write(path, encoding="utf-8", xml_declaration=True)
+    write_output_file(path, ET.tostring(tree.getroot(), encoding="utf-8", xml_declaration=True))
 
 
 class JunitReport:
-    """A run-event plugin writing the report's JUnit XML to ``path`` when the run ends."""
+    """A run-event plugin writing the report's JUnit XML to ``path`` when the run ends.
+
+    The CLI checks the path before the run starts; should the write still fail (the disk
+    filled up meanwhile), one ``error:`` line says so on stderr and the run's outcome and exit
+    code stay what the journal recorded.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = path
 
     @hookimpl
     def opsrunner_run_finished(self, report: RunReport) -> None:
-        write_junit(report, self.path)
+        try:
+            write_junit(report, self.path)
+        except OSError as exc:
+            print(f"error: cannot write the JUnit report {self.path}: {exc.strerror or exc}",
+                  file=sys.stderr)
