@@ -50,7 +50,8 @@ from opsrunner.report.events import RunEvents
 from opsrunner.report.journal import new_run_id
 from opsrunner.secrets import Redactor
 from opsrunner.state.resume import Prior, ResumePlan
-from opsrunner.stepexec import ExecOptions, StepExecutor, unexpected
+from opsrunner.stepexec import ExecOptions, StepExecutor
+from opsrunner.unexpected import unexpected
 from opsrunner.workflow import Step, Workflow
 
 if TYPE_CHECKING:

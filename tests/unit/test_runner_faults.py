@@ -78,21 +78,21 @@ def always_marker(tmp_path: Path) -> str:
 
 @pytest.mark.parametrize(("step", "message"), [
     ('{name: s, task: command, with: {cmd: "true"}, when: "\'a\' is match(\'(\')"}',
-     "unexpected re.error: missing ), unterminated subpattern"),
+     ("wf.yml:4:", "missing ), unterminated subpattern")),
     ('{name: s, task: command, with: {cmd: "echo {{ \'abcdef\' | truncate(1) }}"}}',
-     "unexpected AssertionError: expected length >= 3, got 1"),
+     ("wf.yml:4:", "expected length >= 3, got 1")),
     ('{name: s, task: command, with: {cmd: "{% macro f(n) %}{{ f(n) }}{% endmacro %}'
-     '{{ f(1) }}"}}', "unexpected RecursionError: maximum recursion depth exceeded"),
+     '{{ f(1) }}"}}', ("wf.yml:4:", "recursion")),
     ("{name: s, task: faulty, with: {kind: overflow}}",
-     "unexpected OverflowError: timestamp out of range for platform time_t "
-     "(at faulty.py:9)"),
-    ("{name: s, task: faulty, with: {kind: memory}}", "unexpected MemoryError: no message"),
+     ("unexpected OverflowError: timestamp out of range for platform time_t "
+      "(at faulty.py:9)",)),
+    ("{name: s, task: faulty, with: {kind: memory}}", ("unexpected MemoryError: no message",)),
     ("{name: s, task: faulty, with: {kind: exit}}",
-     "unexpected SystemExit: the task called exit(3)"),
+     ("unexpected SystemExit: the task called exit(3)",)),
 ])
 def test_any_exception_in_a_step_fails_the_host_and_the_always_steps_run(
         cli: Cli, local_inventory: Callable[..., Path], write_workflow: Callable[[str], Path],
-        tmp_path: Path, plugins: Path, step: str, message: str) -> None:
+        tmp_path: Path, plugins: Path, step: str, message: tuple[str, ...]) -> None:
     inv = local_inventory(("h1", "h2"))
     wf = write_workflow(f"""
         name: faults
@@ -102,9 +102,11 @@ def test_any_exception_in_a_step_fails_the_host_and_the_always_steps_run(
         always:
           - {{name: cleanup, task: command, with: {{cmd: "{always_marker(tmp_path)}"}}}}
     """)
-    code, out, err, last = run(cli, tmp_path, wf, inv, plugin_dir=plugins)
+    code, out, err, last = run(cli, tmp_path, wf, inv, "--output", "json", plugin_dir=plugins)
     assert code == 2, out + err
-    assert message in " ".join((out + err).split()), out + err
+    for host in ("h1", "h2"):
+        msg = json.loads(out)["hosts"][host]["steps"][0]["msg"]
+        assert all(part in msg for part in message), msg
     assert "Traceback" not in out + err
     assert (tmp_path / "always-h1").exists() and (tmp_path / "always-h2").exists()
     assert last["event"] == "run_finished" and last["exit_code"] == 2 and last["ok"] is False
@@ -216,3 +218,17 @@ def test_the_junit_report_is_replaced_whole(cli: Cli, local_inventory: Callable[
     assert code == 0, err
     assert target.read_text().startswith("<?xml") and target.stat().st_mode & 0o777 == 0o640
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".j.xml")] == []
+
+
+def test_an_internal_error_outside_a_run_is_one_line_and_exit_1(
+        cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    import opsrunner.cli.commands
+
+    def broken(*_: object) -> int:
+        raise KeyError("registry")
+
+    monkeypatch.setattr(opsrunner.cli.commands, "list_plugins", broken)
+    code, out, err = cli("plugins")
+    assert code == 1 and "Traceback" not in out + err
+    assert err.startswith("error: internal error, unexpected KeyError: 'registry' (at ")
+    assert err.rstrip().endswith("please report it with the command line that caused it")
