@@ -27,6 +27,7 @@ from opsrunner_lab.engine_api.imagetransfers import register as register_transfe
 from opsrunner_lab.engine_api.lab_internal import PREFIX as LAB_PREFIX
 from opsrunner_lab.engine_api.lab_internal import LabInternal
 from opsrunner_lab.engine_api.model import Document
+from opsrunner_lab.engine_api.ova_files import register as register_ova_files
 from opsrunner_lab.engine_api.resources import Reply, Resources
 from opsrunner_lab.engine_api.settings import EngineSettings
 from opsrunner_lab.engine_api.snapshots import register as register_snapshots
@@ -52,8 +53,8 @@ REGISTRARS = (register_events, register_transitions, register_hosts, register_vm
               register_devices, register_templates, register_snapshots, register_disks,
               register_transfers, register_template_updates, register_nics,
               register_template_removal, register_host_edit, register_vm_create,
-              register_vm_remove, register_vm_export, register_disk_attach,
-              register_disk_resize)
+              register_vm_remove, register_vm_export, register_ova_files,
+              register_disk_attach, register_disk_resize)
 
 
 def default_handlers() -> Handlers:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -86,6 +87,8 @@ class EngineSettings:
     :param imageio_port: ovirt-imageio's data port (54323).
     :param imageio_control: ``(host, port)`` of imageio's control service (None: no imageio).
     :param guest_power: told when a VM starts or goes down (None: the API state only).
+    :param host_roots: each host's file tree by its address (the lab: the KVM hosts' sysroots),
+        where an export to a path on a host writes its OVA.
     """
 
     timing: Timing = field(default_factory=Timing)
@@ -94,18 +97,21 @@ class EngineSettings:
     imageio_port: int = ENGINE_PORTS["ovirt-imageio"]
     imageio_control: tuple[str, int] | None = None
     guest_power: GuestPower | None = None
+    host_roots: Mapping[str, Path] = field(default_factory=dict)
 
 
 def lab_settings(layout: LabLayout) -> EngineSettings:
     """The settings of ``layout``'s lab: images under ``data/storage``, its imageio, its guests'
-    sshd following their VMs' power state."""
+    sshd following their VMs' power state, its KVM hosts' sysroots."""
     from opsrunner_lab.guest_power import LabGuestPower
     from opsrunner_lab.imageio import CONTROL_HOST
 
     timing = load_timing(layout.data / "engine-api" / TIMING_FILE)
     return EngineSettings(timing, layout.data / "storage", layout.engine_address,
                           ENGINE_PORTS["ovirt-imageio"],
-                          (CONTROL_HOST, layout.imageio_control_port), LabGuestPower(layout))
+                          (CONTROL_HOST, layout.imageio_control_port), LabGuestPower(layout),
+                          {host.address: layout.sysroot(host.name) for host in layout.hosts()
+                           if host.role == "kvm"})
 
 
 def write_timing(layout: LabLayout, scale: float) -> Path:

@@ -1,11 +1,12 @@
 """``POST /vms/{id}/export`` to an OVA on a host (``export_to_path_on_host``: ``<host>``,
 ``<directory>``, ``<filename>``), with the engine's rules (ExportOvaCommand): a proxy host must be
-given, exist, be ``up`` and be in the VM's data center; the directory must be a valid target
-(here: an absolute path). A running VM may be exported (the engine snapshots it first). The
-file name defaults to ``<vm name>.ova``. It runs asynchronously: a job, then the success event.
-
-The simulator writes no OVA file: the export is the job and its events only. An ``export`` to
-an export domain (no ``<host>`` nor ``<directory>``) is not implemented (405).
+given, exist, be ``up`` and be in the VM's data center; the directory (one trailing ``/``
+dropped) must be a valid target: absolute and, on a host with a file tree (the lab's KVM
+hosts' sysroots), an existing writeable directory there. A running VM may be exported (the
+engine snapshots it first: ExportVmToOvaCommand). The file name defaults to ``<vm name>.ova``.
+It runs asynchronously: a job, then the success event, by when the OVA (:mod:`.ova_files`) has
+its final name. An ``export`` to an export domain (no ``<host>`` nor ``<directory>``) is not
+implemented (405).
 
 Events (AuditLogType codes): 1223 IMPORTEXPORT_STARTING_EXPORT_VM_TO_OVA, 1224
 IMPORTEXPORT_EXPORT_VM_TO_OVA.
@@ -13,6 +14,7 @@ IMPORTEXPORT_EXPORT_VM_TO_OVA.
 
 from __future__ import annotations
 
+import posixpath
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 
@@ -20,6 +22,7 @@ from opsrunner_lab.engine_api.estate import ref_id
 from opsrunner_lab.engine_api.faults import ApiFault, conflict, not_found
 from opsrunner_lab.engine_api.handlers import ApiContext, Handlers, Target
 from opsrunner_lab.engine_api.model import Document
+from opsrunner_lab.engine_api.ova_files import PACKED_HOOK, host_root, target_folder, write_vm_ova
 from opsrunner_lab.engine_api.store import Store
 from opsrunner_lab.engine_api.transitions import event_later, event_now, require, start_job
 from opsrunner_lab.engine_api.xmlcodec import child_text
@@ -77,11 +80,18 @@ def export_vm(ctx: ApiContext, target: Target, body: ET.Element,
         vm = require(ctx, "vms", target.entity_id)
         host = proxy_host(store, vm, body)
         directory = child_text(body, "directory") or ""
-        if not directory.startswith("/"):
-            raise conflict(invalid_folder(directory or "null", str(host["name"])))
+        directory = directory[:-1] if directory.endswith("/") else directory
         filename = child_text(body, "filename") or f"{vm['name']}.ova"
         path = f"{directory}/{filename}"  # as the engine joins them
+        root = host_root(ctx, host)
+        folder = None if root is None else target_folder(root, posixpath.dirname(path))
+        if not directory.startswith("/") or (root is not None and (
+                folder is None or not posixpath.basename(path))):
+            raise conflict(invalid_folder(directory or "null", str(host["name"])))
         about = {"vm": str(vm["id"]), "host": str(host["id"])}
+        if folder is not None:
+            ova = write_vm_ova(ctx, vm, folder, posixpath.basename(path))
+            store.schedule_hook("vms", str(vm["id"]), delay, PACKED_HOOK, {"path": str(ova)})
         event_now(ctx, 1223, f"Starting to export Vm {vm['name']} as a Virtual Appliance",
                   about=about)
         event_later(ctx, delay, 1224, f"Vm {vm['name']} was exported successfully as a Virtual "

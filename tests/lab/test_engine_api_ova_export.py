@@ -1,0 +1,105 @@
+"""Exporting a VM to an OVA on a host through the real ovirtsdk4 writes the OVA into that
+host's sysroot, as the engine's pack_ova does: a ustar tar with the OVF descriptor ``vm.ovf``
+first, then the disk images; the directory must exist on the host (the engine's refusal
+otherwise). Simulator on 127.0.136.x."""
+
+from __future__ import annotations
+
+import tarfile
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import ovirtsdk4 as sdk
+import ovirtsdk4.types as types
+import pytest
+from engine_actions_lab import assert_fault, by_name, descriptions, quick_layout, wait_for
+from engine_api_lab import ApiLab, running_api
+
+from opsrunner_lab.engine_api.disks import disk_file
+from opsrunner_lab.engine_api.ova_ovf import OVF, RASD
+from opsrunner_lab.engine_api.vm_export import invalid_folder
+
+PREFIX = "127.0.136."
+MIB = 1 << 20
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[ApiLab]:
+    """The simulator with kvm1's sysroot holding ``/var/tmp`` and a file ``/var/file``."""
+    layout = quick_layout(tmp_path / "lab", PREFIX)
+    (layout.sysroot("kvm1") / "var" / "tmp").mkdir(parents=True)
+    (layout.sysroot("kvm1") / "var" / "file").write_text("not a folder\n")
+    with running_api(layout) as lab:
+        yield lab
+
+
+def _export(system: sdk.services.SystemService, directory: str,
+            filename: str | None = None) -> types.Vm:
+    vms = system.vms_service()
+    vm = vms.list()[0]
+    kvm1 = by_name(system.hosts_service(), "kvm1")
+    vms.vm_service(vm.id).export_to_path_on_host(
+        host=types.Host(id=kvm1.id), directory=directory, filename=filename)  # type: ignore
+    return vm
+
+
+def test_the_directory_must_exist_on_the_host(api: ApiLab,
+                                              system: sdk.services.SystemService) -> None:
+    for directory in ("/exports", "/var/file", "/var/tmp/missing"):
+        with pytest.raises(sdk.Error) as refused:
+            _export(system, directory)
+        assert_fault(refused.value, 409, invalid_folder(directory, "kvm1"))
+    assert descriptions(system, 1223) == []
+    assert list((api.layout.sysroot("kvm1") / "var" / "tmp").iterdir()) == []
+
+
+def test_the_ova_is_a_ustar_tar_with_the_ovf_first_then_the_disk_images(
+        api: ApiLab, system: sdk.services.SystemService) -> None:
+    vms = system.vms_service()
+    vm = vms.list()[0]
+    disk = system.disks_service().disk_service(
+        vms.vm_service(vm.id).disk_attachments_service().list()[0].id).get()
+    image = disk_file(api.layout.data / "storage", disk.storage_domains[0].id, disk.id)
+    image.parent.mkdir(parents=True, exist_ok=True)
+    with image.open("wb") as raw:
+        raw.write(b"boot sector")
+        raw.seek(5 * MIB)
+        raw.write(b"later data")
+    _export(system, "/var/tmp/", "web.ova")
+    wait_for(lambda: descriptions(system, 1224), bool, "export event")
+    assert descriptions(system, 1224)[0] == (
+        f"Vm {vm.name} was exported successfully as a Virtual Appliance to path "
+        "/var/tmp/web.ova on Host kvm1")
+    ova = api.layout.sysroot("kvm1") / "var" / "tmp" / "web.ova"
+    assert sorted(p.name for p in ova.parent.iterdir()) == ["web.ova"]
+    with ova.open("rb") as raw:
+        assert raw.read(512)[257:265] == b"ustar\x0000"
+    with tarfile.open(ova) as tar:
+        members = tar.getmembers()
+        assert [m.name for m in members] == ["vm.ovf", disk.image_id]
+        assert members[1].size == disk.provisioned_size
+        ovf = ET.fromstring(tar.extractfile(members[0]).read())  # type: ignore[union-attr]
+        content = tar.extractfile(members[1])
+        assert content is not None
+        assert content.read(11) == b"boot sector"
+        content.seek(5 * MIB)
+        assert content.read(10) == b"later data"
+    assert ovf.tag == f"{{{OVF}}}Envelope"
+    assert [f.get(f"{{{OVF}}}href") for f in ovf.iter("File")] == [disk.image_id]
+    [ovf_disk] = ovf.iter("Disk")
+    assert ovf_disk.get(f"{{{OVF}}}fileRef") == disk.image_id
+    assert ovf_disk.get(f"{{{OVF}}}disk-alias") == disk.alias
+    assert ovf.findtext("Content/Name") == vm.name
+    types_of_items = [i.findtext(f"{{{RASD}}}ResourceType") for i in ovf.iter("Item")]
+    assert types_of_items == ["3", "4", "17", "10"]
+
+
+def test_the_file_name_defaults_to_the_vm_name(api: ApiLab,
+                                               system: sdk.services.SystemService) -> None:
+    vm = _export(system, "/var/tmp")
+    wait_for(lambda: descriptions(system, 1224), bool, "export event")
+    ova = api.layout.sysroot("kvm1") / "var" / "tmp" / f"{vm.name}.ova"
+    assert ova.exists()
+    with tarfile.open(ova) as tar:
+        assert tar.getnames()[0] == "vm.ovf"
