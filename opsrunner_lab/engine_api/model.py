@@ -107,6 +107,7 @@ KINDS: dict[str, Kind] = {
     "clusters/networks": Kind("network", "networks"),
     "vnicprofiles": Kind("vnic_profile", "vnic_profiles", (), ("permissions",)),
     "roles": Kind("role", "roles", (), ("permits",)),
+    "roles/permits": Kind("permit", "permits"),
     "tags": Kind("tag", "tags"),
     "permissions": Kind("permission", "permissions"),
     "hosts/statistics": Kind("statistic", "statistics"),

@@ -3,7 +3,9 @@ their well-known ids, names and descriptions), ``/tags`` (the ``root`` tag), ``/
 (the system's: ``admin@internal`` is SuperUser) and ``/users/{id}/permissions``.
 
 Views (nothing is stored). A role is ``administrative`` when it is an administrator role, and
-none of the built-in ones is ``mutable``. Their ``permits`` are not modelled (answered empty).
+none of the built-in ones is ``mutable``. ``/roles/{id}/permits`` are its action groups
+(:mod:`.role_permits`), each by the group's id and lower-case name, ``administrative`` for an
+administrator's group, with its ``<role>``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import uuid
 
 from opsrunner_lab.engine_api.model import Document, flag, ref
+from opsrunner_lab.engine_api.role_permits import ACTION_GROUPS, ROLE_GROUPS
 from opsrunner_lab.engine_api.store import Store
 
 SUPER_USER_ROLE_ID = "00000000-0000-0000-0000-000000000001"
@@ -72,6 +75,22 @@ BUILTIN_ROLES: tuple[tuple[str, str, str, bool], ...] = (
     ("def00011-0000-0000-0000-def000000014", "BookmarkManager", "Bookmark Manager", True),
     ("def00011-0000-0000-0000-def000000015", "EventNotificationManager",
      "Event Notification Manager", True),
+    ("def00011-0000-0000-0000-def000000016", "AuditLogManager", "Audit Log Manager", True),
+    ("def00013-0000-0000-0000-def000000013", "MacPoolAdmin",
+     "MAC Pool Administrator Role, permission for manipulation with MAC pools", True),
+    ("def00014-0000-0000-0000-def000000014", "MacPoolUser",
+     "MAC Pool User Role, permission allowing using MAC pools", False),
+    ("def00020-0000-0000-0000-abc000000010", "DiskProfileUser", "Disk Profile User", False),
+    ("def00006-0000-0000-0000-def000000011", "UserVmRunTimeManager",
+     "User Role, with permissions for any operations on VMs except snapshot manipulation", False),
+    ("def00021-0000-0000-0000-def000000015", "UserProfileEditor",
+     "Role that allow users to edit the UserProfile", False),
+    ("def00030-0000-0000-0000-def000000011", "VmImporterExporter",
+     "Administrator Role, with permission to import or export Vms", True),
+    ("def00017-0000-0000-0000-def000000017", "CpuProfileOperator", "Cpu Profile Operation",
+     False),
+    ("def00016-0000-0000-0000-def000000016", "CpuProfileCreator",
+     "Cpu Profile Creation/Deletion/Updating and Operation", True),
 )
 
 
@@ -80,6 +99,14 @@ def roles_view(store: Store, segments: list[str]) -> list[Document]:
     return [{"id": role_id, "name": name, "description": description,
              "administrative": flag(admin), "mutable": "false"}
             for role_id, name, description, admin in BUILTIN_ROLES]
+
+
+def permits_view(store: Store, segments: list[str]) -> list[Document]:
+    """``/roles/{id}/permits``: the role's action groups, by id."""
+    role = ref("roles", segments[1])
+    return [{"id": str(group), "name": ACTION_GROUPS[group][0],
+             "administrative": flag(ACTION_GROUPS[group][1]), "role": role}
+            for group in ROLE_GROUPS.get(segments[1], ())]
 
 
 def tags_view(store: Store, segments: list[str]) -> list[Document]:

@@ -29,6 +29,7 @@ VIEWS: dict[str, View] = {
     "clusters/networks": networks.cluster_networks_view,
     "vnicprofiles": networks.vnic_profiles_view,
     "roles": roles.roles_view,
+    "roles/permits": roles.permits_view,
     "tags": roles.tags_view,
     "permissions": roles.permissions_view,
     "users/permissions": roles.user_permissions_view,
