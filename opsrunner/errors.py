@@ -88,6 +88,19 @@ class HostKeyError(HostConnectionError):
     """The host key is unknown (and new keys are not accepted) or has changed."""
 
 
+class FileRefused(OpsrunnerError):
+    """A file opsrunner will not read (see :mod:`opsrunner.regularfile`): not a regular file,
+    or over its size limit. ``str()`` is ``<what> <path> <reason>``, e.g. ``workflow /tmp/p
+    is not a regular file (a FIFO)``; ``reason`` reads after a subject (``is 50.0 MiB;
+    workflows are limited to 8 MiB``). Callers re-raise it as their own error type."""
+
+    def __init__(self, what: str, path: str, reason: str) -> None:
+        self.what = what
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{what} {path} {reason}")
+
+
 class LockError(OpsrunnerError):
     """A target lock could not be taken, checked or broken; the message names the host."""
 

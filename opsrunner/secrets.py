@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from opsrunner.errors import Location, UsageError
+from opsrunner.errors import FileRefused, Location, UsageError
+from opsrunner.regularfile import SECRET_LIMIT, read_regular_file
 
 MASK = "********"
 SECRET_KEYS = ("secret_env", "secret_file")
@@ -127,26 +128,26 @@ def secret_from_file(path: str, base_dir: Path, where: str, *, location: Locatio
                      error: type[UsageError] = UsageError) -> str:
     """The text of a secret file, minus one trailing newline.
 
-    The file must be UTF-8, not empty, and not readable by others (``mode & 0o004``).
+    The file must be a regular file of at most 64 KiB, UTF-8, not empty, and not readable by
+    others (``mode & 0o004``); a FIFO or device is refused without blocking.
     A relative ``path`` is relative to ``base_dir``; ``~`` is expanded.
     """
     file = Path(path).expanduser()
     if not file.is_absolute():
         file = base_dir / file
     try:
-        with open(file, "rb") as stream:
-            mode = os.fstat(stream.fileno()).st_mode
-            if stat.S_ISDIR(mode):
-                raise IsADirectoryError(21, "Is a directory")
-            if mode & stat.S_IROTH:
-                raise error(f"{where}: secret file {file} is readable by others "
-                            f"(mode {stat.S_IMODE(mode):04o}); run: chmod o-r {file}", location)
-            raw = stream.read()
+        contents = read_regular_file(file, what="secret file", limit=SECRET_LIMIT)
+    except FileRefused as exc:
+        raise error(f"{where}: {exc}", location) from None
     except FileNotFoundError:
         raise error(f"{where}: secret file {file} does not exist", location) from None
     except OSError as exc:
         raise error(f"{where}: secret file {file} cannot be read: {exc.strerror}",
                     location) from None
+    if contents.mode & stat.S_IROTH:
+        raise error(f"{where}: secret file {file} is readable by others "
+                    f"(mode {stat.S_IMODE(contents.mode):04o}); run: chmod o-r {file}", location)
+    raw = contents.data
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -3,13 +3,21 @@
 :func:`load_yaml` returns the document as plain ``dict``/``list``/scalars plus a
 :class:`Positions` table keyed by *key paths*: the tuple of mapping keys and list indexes
 leading from the document root to a value, e.g. ``("steps", 2, "with", "cmd")``. The root
-is ``()``; a :class:`Place` walks those paths. Duplicate keys, unknown tags, recursive aliases
+is ``()``; a :class:`Place` walks those paths. Duplicate keys, unknown tags, recursive aliases,
+a value a core tag refuses (``!!int x``, ``!!bool maybe``), lists and mappings nested deeper
+than :data:`MAX_DEPTH`, alias expansion past :data:`MAX_NODES` values, text that is not UTF-8
 and syntax errors are refused with an error carrying ``file:line:column`` (1-based): a syntax
 error reads ``YAML syntax error: <problem>``; a duplicate key names where it was first written.
+A file is read with :func:`opsrunner.regularfile.read_regular_file` (a regular file of at most
+:data:`opsrunner.regularfile.YAML_LIMIT` bytes). Every YAML file opsrunner reads goes through
+:func:`load_yaml`.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,14 +25,23 @@ from typing import Any
 
 import yaml
 
-from opsrunner.errors import Location, UsageError, WorkflowError
+from opsrunner.errors import FileRefused, Location, UsageError, WorkflowError
+from opsrunner.regularfile import YAML_LIMIT, read_regular_file
 
 KeyPath = tuple[Hashable, ...]
 
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
-_MAX_NODES = 200_000  # bounds alias expansion ("billion laughs")
+_NULL_TAG = "tag:yaml.org,2002:null"
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_BINARY_TAG = "tag:yaml.org,2002:binary"
+MAX_NODES = 200_000
+"""Values in one document after alias expansion (bounds "billion laughs")."""
+MAX_DEPTH = 100
+"""Levels of lists and mappings within each other (and of merge keys within merged values)."""
+_NULL = re.compile(r"~|null|Null|NULL|")
+_BOOLS = "true, false, yes, no, on, off"
 
 
 @dataclass(frozen=True)
@@ -83,7 +100,9 @@ def load_yaml(path: str | Path, *, kind: str = "YAML file",
     """
     source = str(path)
     try:
-        raw = Path(path).read_bytes()
+        raw = read_regular_file(path, what=kind, limit=YAML_LIMIT).data
+    except FileRefused as exc:
+        raise error(f"{kind} {exc.reason}", Location(source)) from None
     except OSError as exc:
         raise error(f"cannot read {kind}: {exc.strerror or exc}", Location(source)) from None
     try:
@@ -91,7 +110,8 @@ def load_yaml(path: str | Path, *, kind: str = "YAML file",
     except UnicodeDecodeError as exc:
         where = _offset_location(raw, exc.start, source)
         bad = raw[exc.start]
-        raise error(f"{kind} is not valid UTF-8 (byte 0x{bad:02x})", where) from None
+        raise error(f"{kind} is not valid UTF-8 (byte 0x{bad:02x} at offset {exc.start})",
+                    where) from None
     return parse_yaml(text.removeprefix("\ufeff"), source, kind=kind, error=error,
                       empty_ok=empty_ok)
 
@@ -100,7 +120,7 @@ def parse_yaml(text: str, source: str, *, kind: str = "YAML file",
                error: type[UsageError] = WorkflowError, empty_ok: bool = False) -> tuple[Any, Positions]:
     """Like :func:`load_yaml` for ``text`` read from ``source`` (the file name in locations)."""
     try:
-        loader = yaml.SafeLoader(text)  # the pure-Python reader counts columns in characters
+        loader = _Loader(text)
     except yaml.reader.ReaderError as exc:
         raise _reader_error(exc, text, source, error) from None
     try:
@@ -155,6 +175,45 @@ class _Problem(Exception):
         self.mark = mark
 
 
+class _Loader(yaml.SafeLoader):
+    """The pure-Python safe loader (it counts columns in characters), composing lists and
+    mappings at most :data:`MAX_DEPTH` levels deep (the composer recurses per level)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self._depth >= MAX_DEPTH and self.check_event(yaml.SequenceStartEvent,
+                                                         yaml.MappingStartEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise _Problem(_too_deep(), event.start_mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _unsupported(node: yaml.Node) -> str:
+    """``unsupported YAML tag '!vault'``, or why a plain-value tag cannot take a list."""
+    if node.tag in yaml.SafeLoader.yaml_constructors and node.tag not in (_MAP_TAG, _SEQ_TAG):
+        what = "a list" if isinstance(node, yaml.SequenceNode) else "a mapping"
+        return (f"tag !!{node.tag.rsplit(':', 1)[-1]} applies to a plain value, not to {what}"
+                if node.tag not in ("tag:yaml.org,2002:set", "tag:yaml.org,2002:omap",
+                                    "tag:yaml.org,2002:pairs")
+                else f"unsupported YAML tag {node.tag!r}")
+    if node.tag == _MAP_TAG or node.tag == _SEQ_TAG:
+        want = "a mapping" if node.tag == _MAP_TAG else "a list"
+        return f"tag !!{node.tag.rsplit(':', 1)[-1]} applies to {want} only"
+    return f"unsupported YAML tag {node.tag!r}"
+
+
+def _too_deep() -> str:
+    return (f"lists and mappings nested more than {MAX_DEPTH} levels deep "
+            f"(the limit is {MAX_DEPTH})")
+
+
 class _Builder:
     """Turns a composed node tree into plain values, recording positions by key path."""
 
@@ -168,12 +227,14 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: KeyPath) -> Any:
         self._count += 1
-        if self._count > _MAX_NODES:
-            raise _Problem(f"document too large (more than {_MAX_NODES} values after aliases)",
+        if self._count > MAX_NODES:
+            raise _Problem(f"document too large (more than {MAX_NODES} values after aliases)",
                            node.start_mark)
         self.values[path] = _mark_location(node.start_mark, self.source)
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node)
+        if len(path) >= MAX_DEPTH:  # deeper through aliases than the composer saw
+            raise _Problem(_too_deep(), node.start_mark)
         if id(node) in self._active:
             raise _Problem("recursive alias (a value that contains itself)", node.start_mark)
         self._active.add(id(node))
@@ -182,7 +243,7 @@ class _Builder:
                 return self._mapping(node, path)
             if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ_TAG:
                 return self._sequence(node, path)
-            raise _Problem(f"unsupported YAML tag {node.tag!r}", node.start_mark)
+            raise _Problem(_unsupported(node), node.start_mark)
         finally:
             self._active.discard(id(node))
 
@@ -197,13 +258,41 @@ class _Builder:
                 raise _Problem(f"duplicate key {key!r} (first at line {first.line + 1}, "
                                f"column {first.column + 1})", key_node.start_mark)
             seen[key] = key_node.start_mark
-        self.loader.flatten_mapping(node)  # resolves "<<" merge keys; explicit keys win
         result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
+        for key_node, value_node in self._entries(node, 0):
             key = self._key(key_node)
             self.keys[(*path, key)] = _mark_location(key_node.start_mark, self.source)
             result[key] = self.build(value_node, (*path, key))
         return result
+
+    def _entries(self, node: yaml.MappingNode, depth: int) -> list[tuple[yaml.Node, yaml.Node]]:
+        """The key and value nodes of ``node`` with ``<<`` merge keys resolved as YAML 1.1
+        says (explicit keys win, then the merged mappings in the order listed); unlike
+        PyYAML's own, bounded and safe against a mapping that merges itself."""
+        if depth >= MAX_DEPTH:
+            raise _Problem(f"merge keys (<<) nested more than {MAX_DEPTH} levels deep "
+                           f"(the limit is {MAX_DEPTH})", node.start_mark)
+        merged: list[tuple[yaml.Node, yaml.Node]] = []
+        own: list[tuple[yaml.Node, yaml.Node]] = []
+        for key_node, value_node in node.value:
+            if key_node.tag != _MERGE_TAG:
+                own.append((key_node, value_node))
+                continue
+            sources = (value_node.value if isinstance(value_node, yaml.SequenceNode)
+                       else [value_node])
+            for source in reversed(sources):  # the first listed wins: added last
+                if not isinstance(source, yaml.MappingNode) or source.tag != _MAP_TAG:
+                    raise _Problem("a merge key (<<) takes a mapping or a list of mappings",
+                                   source.start_mark)
+                if id(source) in self._active:
+                    raise _Problem("recursive alias (a value that contains itself)",
+                                   source.start_mark)
+                self._active.add(id(source))
+                try:
+                    merged += self._entries(source, depth + 1)
+                finally:
+                    self._active.discard(id(source))
+        return merged + own
 
     def _sequence(self, node: yaml.SequenceNode, path: KeyPath) -> list[Any]:
         result = []
@@ -215,15 +304,13 @@ class _Builder:
     def _scalar(self, node: yaml.ScalarNode) -> Any:
         if node.tag not in type(self.loader).yaml_constructors:
             raise _Problem(f"unsupported YAML tag {node.tag!r}", node.start_mark)
+        problem = _refused_scalar(node)
+        if problem:
+            raise _Problem(problem, node.start_mark)
         try:
             return self.loader.construct_object(node, deep=True)
-        except (ValueError, OverflowError) as exc:  # a date that does not exist: 2026-13-01
-            kind = node.tag.rsplit(":", 1)[-1]
-            expected = ("; expected YYYY-MM-DD (or a date and time)" if kind == "timestamp"
-                        else "")
-            what = "a date" if kind == "timestamp" else f"a valid {kind}"
-            raise _Problem(f"{node.value} is not {what} ({exc}){expected}",
-                           node.start_mark) from None
+        except Exception as exc:
+            raise _Problem(_construct_failure(node, exc), node.start_mark) from None
 
     def _key(self, node: yaml.Node) -> Hashable:
         if not isinstance(node, yaml.ScalarNode):
@@ -233,6 +320,30 @@ class _Builder:
         if not isinstance(key, Hashable):
             raise _Problem("a mapping key must be a plain value", node.start_mark)
         return key
+
+
+def _refused_scalar(node: yaml.ScalarNode) -> str:
+    """Why a core tag's constructor would accept ``node`` wrongly or crash on it ("" if not)."""
+    value = node.value
+    if node.tag == _NULL_TAG and not _NULL.fullmatch(value):
+        return f"!!null takes no value (or ~, null), got {value!r}"
+    if node.tag == _BOOL_TAG and value.lower() not in _BOOLS.split(", "):
+        return f"{value!r} is not a boolean (!!bool takes: {_BOOLS})"
+    if node.tag == _BINARY_TAG:
+        try:
+            base64.b64decode("".join(value.split()), validate=True)
+        except (binascii.Error, ValueError):
+            return "!!binary takes base64 text (A-Z, a-z, 0-9, +, / and = padding)"
+    return ""
+
+
+def _construct_failure(node: yaml.ScalarNode, exc: Exception) -> str:
+    kind = node.tag.rsplit(":", 1)[-1]
+    if kind == "timestamp":
+        detail = f" ({exc})" if isinstance(exc, ValueError) and str(exc) else ""
+        return f"{node.value} is not a date{detail}; expected YYYY-MM-DD (or a date and time)"
+    what = {"int": "an integer", "float": "a number"}.get(kind, f"a valid {kind}")
+    return f"{node.value!r} is not {what} (!!{kind})"
 
 
 def _mark_location(mark: yaml.Mark, source: str) -> Location:

@@ -1,4 +1,8 @@
-"""``-e`` values: ``KEY=VALUE`` (a string) or ``@FILE`` (a YAML/JSON mapping)."""
+"""``-e`` values: ``KEY=VALUE`` (a string) or ``@FILE`` (a YAML/JSON mapping).
+
+``@FILE`` is read by :func:`opsrunner.yamlsrc.load_yaml`, as every YAML file: a regular file
+of at most 8 MiB, UTF-8, aliases bounded; every problem names ``file:line:column``.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from opsrunner.errors import UsageError
+from opsrunner.yamlsrc import load_yaml
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -19,6 +22,8 @@ def parse_extra_vars(items: Iterable[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for item in items:
         if item.startswith("@"):
+            if not item[1:]:
+                raise UsageError("-e '@': give the file after @ (-e @vars.yml)")
             out.update(_from_file(Path(item[1:])))
             continue
         name, sep, value = item.partition("=")
@@ -29,14 +34,16 @@ def parse_extra_vars(items: Iterable[str]) -> dict[str, Any]:
 
 
 def _from_file(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"-e @{path}: cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise UsageError(f"-e @{path}: not valid YAML: {exc}") from None
+    data, positions = load_yaml(path, kind="extra-vars file", error=UsageError, empty_ok=True)
     if data is None:
         return {}
-    if not isinstance(data, dict) or not all(isinstance(k, str) and _NAME.match(k) for k in data):
-        raise UsageError(f"-e @{path}: expected a mapping of variable names to values")
+    if not isinstance(data, dict):
+        raise UsageError("an extra-vars file (-e @FILE) holds a mapping of variable names to "
+                         "values, got "
+                         f"{'a list' if isinstance(data, list) else type(data).__name__}",
+                         positions.value(()))
+    for key in data:
+        if not (isinstance(key, str) and _NAME.match(key)):
+            raise UsageError(f"{key!r} is not a variable name (letters, digits "
+                             "and _, not starting with a digit)", positions.key((key,)))
     return data

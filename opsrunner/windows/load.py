@@ -66,7 +66,16 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from opsrunner.durations import parse_duration
-from opsrunner.errors import Location, Problem, UsageError, WorkflowError, WorkflowErrors, suggest
+from opsrunner.errors import (
+    FileRefused,
+    Location,
+    Problem,
+    UsageError,
+    WorkflowError,
+    WorkflowErrors,
+    suggest,
+)
+from opsrunner.regularfile import YAML_LIMIT, read_regular_file
 from opsrunner.windows.calendar import normalize_rule, parse_rule
 from opsrunner.windows.model import (
     DEFAULT_DRAIN_GRACE,
@@ -171,8 +180,9 @@ def load_windows(path: Path) -> WindowSet:
 
 def _source_lines(path: Path) -> list[str]:
     try:
-        return path.read_text(encoding="utf-8").removeprefix("\ufeff").splitlines()
-    except (OSError, UnicodeDecodeError):
+        raw = read_regular_file(path, what="windows file", limit=YAML_LIMIT).data
+        return raw.decode("utf-8").removeprefix("\ufeff").splitlines()
+    except (OSError, FileRefused, UnicodeDecodeError):
         return []
 
 

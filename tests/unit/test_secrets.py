@@ -123,7 +123,7 @@ class TestReadSecret:
 
     def test_directory_is_unreadable(self, tmp_path: Path) -> None:
         (tmp_path / "dir").mkdir(mode=0o700)
-        with pytest.raises(UsageError, match=r"secret file .*dir cannot be read: Is a directory"):
+        with pytest.raises(UsageError, match=r"secret file .*dir is not a regular file \(a folder\)"):
             secret_from_file("dir", tmp_path, "w")
 
     def test_empty_file(self, tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -7,7 +8,8 @@ from typing import Any
 import pytest
 
 from opsrunner.errors import InventoryError, Location, WorkflowError
-from opsrunner.yamlsrc import Place, Positions, load_yaml, parse_yaml
+from opsrunner.yamlsrc import MAX_DEPTH, MAX_NODES, Place, Positions, load_yaml, parse_yaml
+from tests.unit.deadline import deadline
 
 
 def parse(text: str) -> tuple[Any, Positions]:
@@ -172,7 +174,8 @@ def test_non_utf8_file_is_located_at_the_bad_byte(tmp_path: Path) -> None:
     path.write_bytes(b"name: ok\nhosts: caf\xe9\n")
     with pytest.raises(WorkflowError) as info:
         load_yaml(path, kind="workflow")
-    assert str(info.value) == f"{path}:2:11: workflow is not valid UTF-8 (byte 0xe9)"
+    assert str(info.value) == (f"{path}:2:11: workflow is not valid UTF-8 (byte 0xe9 at "
+                               "offset 19)")
 
 
 def test_error_class_is_chosen_by_the_caller(tmp_path: Path) -> None:
@@ -209,3 +212,110 @@ def test_a_date_that_does_not_exist_is_a_located_error_not_a_crash():
     assert str(info.value.location) == "wf.yml:2:9"
     assert "2026-13-01 is not a date (month must be in 1..12); expected YYYY-MM-DD" in \
         str(info.value)
+
+
+# --- nesting bound, core-tag values, special files (issue 16, classes 5, 7 and 11) ---
+
+@pytest.mark.parametrize(("opener", "closer"), [("[", "]"), ("{a: ", "}")])
+def test_deep_nesting_is_a_located_error_naming_the_limit(opener: str, closer: str) -> None:
+    text = "steps: " + opener * 500 + "1" + closer * 500 + "\n"
+    column = 8 + len(opener) * (MAX_DEPTH - 1)  # the root mapping is level 1
+    assert error_of(text) == (f"f.yml:1:{column}: lists and mappings nested more than "
+                              f"{MAX_DEPTH} levels deep (the limit is {MAX_DEPTH})")
+
+
+def test_nesting_up_to_the_limit_is_accepted() -> None:
+    data, _ = parse("[" * MAX_DEPTH + "]" * MAX_DEPTH + "\n")
+    depth = 0
+    while isinstance(data, list):
+        data, depth = (data[0] if data else None), depth + 1
+    assert depth == MAX_DEPTH
+
+
+def test_nesting_built_through_aliases_is_bounded_too() -> None:
+    half = MAX_DEPTH // 2 + 1
+    text = f"a: &a {'[' * half}{']' * half}\nb: {'[' * half}*a{']' * half}\n"
+    assert "nested more than 100 levels deep" in error_of(text)
+
+
+def test_merge_keys_that_merge_themselves_or_nest_deeply_are_refused() -> None:
+    assert error_of("a: &a {<<: *a}\n") == (
+        "f.yml:1:4: recursive alias (a value that contains itself)")
+    chain = ["m0: &m0 {k: 0}"] + [f"m{i}: &m{i} {{<<: *m{i - 1}}}" for i in range(1, 150)]
+    assert "merge keys (<<) nested more than 100 levels deep" in error_of("\n".join(chain))
+    assert error_of("a: {<<: 1}\n") == (
+        "f.yml:1:9: a merge key (<<) takes a mapping or a list of mappings")
+
+
+def test_a_list_of_merged_mappings_gives_the_first_listed_precedence() -> None:
+    data, pos = parse("""\
+        x: &x {k: x, only_x: 1}
+        y: &y {k: y, only_y: 2}
+        z: {<<: [*x, *y], own: 3}
+        """)
+    assert data["z"] == {"k": "x", "only_x": 1, "only_y": 2, "own": 3}
+    assert pos.value(("z", "k")) == Location("f.yml", 1, 11)
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("!!int x", "'x' is not an integer (!!int)"),
+    ("!!float x", "'x' is not a number (!!float)"),
+    ("!!bool maybe", "'maybe' is not a boolean (!!bool takes: true, false, yes, no, on, off)"),
+    ("!!timestamp soon", "soon is not a date; expected YYYY-MM-DD (or a date and time)"),
+    ("!!timestamp 2026-02-30", "2026-02-30 is not a date (day is out of range for month); "
+                               "expected YYYY-MM-DD (or a date and time)"),
+    ("!!binary '!!!'", "!!binary takes base64 text (A-Z, a-z, 0-9, +, / and = padding)"),
+    ("!!null x", "!!null takes no value (or ~, null), got 'x'"),
+    (f"!!int {'9' * 5000}", f"'{'9' * 5000}' is not an integer (!!int)"),
+    ("!!str [a]", "tag !!str applies to a plain value, not to a list"),
+    ("!!int {a: 1}", "tag !!int applies to a plain value, not to a mapping"),
+    ("!!map [1]", "tag !!map applies to a mapping only"),
+    ("!!seq {a: 1}", "tag !!seq applies to a list only"),
+])
+def test_a_value_its_core_tag_refuses_is_a_located_error(value: str, message: str) -> None:
+    assert error_of(f"name: n\nwith:\n  cmd: {value}\n") == f"f.yml:3:8: {message}"
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("!!int 0x2a", 42), ("!!float 1", 1.0), ("!!bool Yes", True), ("!!null ~", None),
+    ("!!null", None), ("!!binary aGk=", b"hi"), ("!!str 12", "12"),
+])
+def test_valid_core_tag_values_still_load(value: str, expected: object) -> None:
+    data, _ = parse(f"a: {value}\n")
+    assert data == {"a": expected}
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "w.yml"
+    os.mkfifo(fifo)
+    with deadline(), pytest.raises(WorkflowError) as info:
+        load_yaml(fifo, kind="workflow")
+    assert str(info.value) == f"{fifo}: workflow is not a regular file (a FIFO)"
+
+
+def test_a_device_is_refused_before_any_read() -> None:
+    with deadline(), pytest.raises(InventoryError) as info:
+        load_yaml("/dev/zero", kind="inventory file", error=InventoryError)
+    assert str(info.value) == "/dev/zero: inventory file is not a regular file (a character device)"
+
+
+def test_a_file_over_the_yaml_limit_is_refused_at_once(tmp_path: Path) -> None:
+    big = tmp_path / "big.yml"
+    with big.open("wb") as fh:
+        fh.write(b"name: big\n")
+        fh.truncate(50 * 2**20)
+    with deadline(5), pytest.raises(WorkflowError) as info:
+        load_yaml(big, kind="workflow")
+    assert str(info.value) == f"{big}: workflow is 50 MiB; workflows are limited to 8 MiB"
+
+
+def test_the_billion_laughs_in_a_file_is_refused(tmp_path: Path) -> None:
+    lines = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    lines += [f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 9)}]"
+              for i in range(8)]
+    path = tmp_path / "vars.yml"
+    path.write_text("\n".join(lines) + "\n")
+    with deadline(), pytest.raises(WorkflowError) as info:
+        load_yaml(path)
+    assert f"document too large (more than {MAX_NODES} values after aliases)" in str(info.value)
+    assert str(info.value).startswith(f"{path}:")

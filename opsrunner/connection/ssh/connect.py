@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import getpass
+import io
 import socket
 from pathlib import Path
 from typing import Any
@@ -15,11 +16,11 @@ from typing import Any
 import paramiko
 
 from opsrunner.connection import ConnectOptions
+from opsrunner.connection.ssh.alive import AliveTransport, watch
 from opsrunner.connection.ssh.hostkeys import KnownHosts, KnownHostsPolicy, known_hosts_name
-from opsrunner.errors import HostConnectionError, HostKeyError
+from opsrunner.errors import FileRefused, HostConnectionError, HostKeyError
 from opsrunner.host import Host
-
-KEEPALIVE_SECONDS = 30
+from opsrunner.regularfile import SSH_KEY_LIMIT, read_regular_file
 
 
 def login_name(host: Host) -> str:
@@ -41,7 +42,9 @@ def open_client(host: Host, options: ConnectOptions) -> paramiko.SSHClient:
     """Connect and authenticate, or raise :class:`HostConnectionError`.
 
     Authentication uses ``host.ssh_key`` and/or ``host.password``; the ssh agent and the
-    default keys (``~/.ssh/id_*``) are tried only when neither is configured.
+    default keys (``~/.ssh/id_*``) are tried only when neither is configured. The transport is
+    then watched (:mod:`opsrunner.connection.ssh.alive`, ``host.ssh_server_alive_interval`` and
+    ``host.ssh_server_alive_count_max``); see :func:`server_alive_failure`.
     """
     label = host_label(host)
     timeout = options.connect_timeout
@@ -53,7 +56,7 @@ def open_client(host: Host, options: ConnectOptions) -> paramiko.SSHClient:
     client.set_missing_host_key_policy(KnownHostsPolicy(known))
 
     def transport_factory(sock: Any, /, **kwargs: Any) -> paramiko.Transport:
-        transport = paramiko.Transport(sock, **kwargs)
+        transport = AliveTransport(sock, **kwargs)
         security = transport.get_security_options()
         offered = list(security.key_types)
         security.key_types = [t for t in preferred if t in offered] + [
@@ -82,24 +85,32 @@ def open_client(host: Host, options: ConnectOptions) -> paramiko.SSHClient:
     except OSError as exc:
         client.close()
         raise HostConnectionError(f"{label}: {_socket_failure(exc, timeout)}") from None
-    transport = client.get_transport()
-    if transport is not None:
-        transport.set_keepalive(KEEPALIVE_SECONDS)
+    watch(client.get_transport(), label, host.ssh_server_alive_interval,
+          host.ssh_server_alive_count_max)
     return client
 
 
+def server_alive_failure(transport: paramiko.Transport | None) -> str | None:
+    """Why the alive watch closed ``transport`` ("no answer from the SSH server for ..."), or
+    None when it did not."""
+    alive = getattr(transport, "alive", None)
+    return getattr(alive, "reason", None)
+
+
 def _load_key(host: Host, label: str) -> paramiko.PKey | None:
+    """The private key of ``host.ssh_key``, read once (a regular file of at most 64 KiB; a
+    FIFO is refused without blocking); None without one. No message shows key material."""
     if not host.ssh_key:
         return None
     path = Path(host.ssh_key).expanduser()
     try:
-        return paramiko.PKey.from_path(path)
+        return _private_key(read_regular_file(path, what="ssh key", limit=SSH_KEY_LIMIT).data)
+    except FileRefused as exc:
+        problem = exc.reason
     except FileNotFoundError:
         problem = "does not exist"
     except PermissionError:
         problem = "cannot be read (permission denied)"
-    except IsADirectoryError:
-        problem = "is a folder, not a private key file"
     except TypeError:  # raised by the key loaders when a passphrase is needed
         problem = ("is encrypted; use an unencrypted key, or load it into an ssh agent and "
                    "leave ssh_key unset")
@@ -108,6 +119,29 @@ def _load_key(host: Host, label: str) -> paramiko.PKey | None:
     except OSError as exc:
         problem = f"cannot be read ({exc.strerror})"
     raise HostConnectionError(f"{label}: ssh key {path} {problem}")
+
+
+def _private_key(data: bytes) -> paramiko.PKey:
+    """A paramiko key from the bytes of an OpenSSH or PEM private key file (what
+    ``PKey.from_path`` does, without opening the file again)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+    loaded: object
+    try:
+        loaded = serialization.load_ssh_private_key(data, password=None)
+    except ValueError:
+        loaded = serialization.load_pem_private_key(data, password=None)
+    key_class: type[paramiko.PKey]
+    if isinstance(loaded, rsa.RSAPrivateKey):
+        key_class = paramiko.RSAKey
+    elif isinstance(loaded, ed25519.Ed25519PrivateKey):
+        key_class = paramiko.Ed25519Key
+    elif isinstance(loaded, ec.EllipticCurvePrivateKey):
+        key_class = paramiko.ECDSAKey
+    else:
+        raise ValueError(f"unsupported key type {type(loaded).__name__}")
+    return key_class.from_private_key(io.StringIO(data.decode("ascii")))
 
 
 def _open_socket(host: Host, label: str, timeout: float) -> socket.socket:

@@ -31,7 +31,8 @@ from pathlib import Path
 import paramiko
 from paramiko.pkey import UnknownKeyType
 
-from opsrunner.errors import HostKeyError
+from opsrunner.errors import FileRefused, HostKeyError
+from opsrunner.regularfile import KNOWN_HOSTS_LIMIT, read_regular_file
 
 _APPEND_LOCK = threading.Lock()
 # What paramiko offers in key negotiation for a key type read from known_hosts.
@@ -116,7 +117,7 @@ class KnownHosts:
     def _append(self, name: str, key: paramiko.PKey) -> None:
         with _APPEND_LOCK:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o600)
             with os.fdopen(fd, "r+b") as fh:
                 fcntl.flock(fh, fcntl.LOCK_EX)
                 # Another thread or process may have recorded this host meanwhile.
@@ -149,17 +150,21 @@ def read_known_hosts(path: Path) -> list[KnownHostEntry]:
     """The entries of ``path`` (none when it does not exist).
 
     Lines with a key type paramiko does not know are skipped, as OpenSSH skips them;
-    a malformed line raises :class:`HostKeyError` naming ``file:line``.
+    a malformed line raises :class:`HostKeyError` naming ``file:line``, and so does anything
+    but a regular file (a FIFO is refused without blocking) or one over 32 MiB.
     """
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        raw = read_regular_file(path, what="known_hosts file", limit=KNOWN_HOSTS_LIMIT).data
     except FileNotFoundError:
         return []
+    except FileRefused as exc:
+        raise HostKeyError(str(exc)) from None
     except OSError as exc:
         raise HostKeyError(f"cannot read known_hosts file {path}: {exc.strerror}") from None
+    text = raw.decode("utf-8", errors="replace")
     entries: list[KnownHostEntry] = []
-    for number, raw in enumerate(text.splitlines(), 1):
-        fields = raw.split()
+    for number, line in enumerate(text.splitlines(), 1):
+        fields = line.split()
         if not fields or fields[0].startswith("#"):
             continue
         marker = fields.pop(0) if fields[0].startswith("@") else ""

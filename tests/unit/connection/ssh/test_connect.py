@@ -57,8 +57,8 @@ def test_nothing_connects_before_first_use() -> None:
 def test_key_problems_are_found_before_connecting(tmp_path: Path) -> None:
     with pytest.raises(HostConnectionError) as err:
         SSHConnection(host(ssh_key=str(tmp_path)), ConnectOptions()).run("true")
-    assert str(err.value) == (f"db1 (db1.example:2222): ssh key {tmp_path} is a folder, "
-                              f"not a private key file")
+    assert str(err.value) == (f"db1 (db1.example:2222): ssh key {tmp_path} is not a regular "
+                              f"file (a folder)")
     garbage = tmp_path / "garbage"
     garbage.write_text("not a key")
     with pytest.raises(HostConnectionError, match=f"ssh key {garbage} is not a usable private"):
