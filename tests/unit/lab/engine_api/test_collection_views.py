@@ -76,4 +76,5 @@ def test_roles_tags_and_the_admins_system_permission(catalog: Catalog) -> None:
     [permission] = catalog.documents("permissions")
     assert (permission["role"]["id"], permission["user"]["id"]) == (SUPER_USER_ROLE_ID, "u1")
     assert catalog.documents("users/u1/permissions") == [permission]
-    assert catalog.documents(f"roles/{SUPER_USER_ROLE_ID}/permits") == []
+    permits = catalog.documents(f"roles/{SUPER_USER_ROLE_ID}/permits")
+    assert (len(permits), permits[0]["id"], permits[0]["name"]) == (97, "1", "create_vm")
