@@ -100,6 +100,7 @@ class Runner:
                                 check=options.check, notes=list(workflow.notes),
                                 parent=resume.parent if resume else "")
         self.observer = RunEvents(hook, self.report, self.redactor)
+        self.observer.on_error = self._listener_failed
         self.states = [self._state(h) for h in hosts]
         for hs in self.states:
             self.report.hosts[hs.host.name] = hs.report
@@ -196,6 +197,14 @@ class Runner:
         self.stop.set()
         self.observer.run_halted(reason)
         self.observer.host_log("*", f"{reason}: no new step starts; running always-steps")
+
+    def _listener_failed(self, exc: Exception) -> None:
+        """A run-event hook raised: the run halts (once), the always-steps still run."""
+        reason = f"internal error: a run-event listener failed: {unexpected(exc)}"
+        with self._notes_lock:
+            if self.report.halted or self.report.interrupted:
+                return
+        self.halt(reason)
 
     def _steps_then_always(self, pool: ThreadPoolExecutor, states: list[HostState]) -> None:
         try:

@@ -21,7 +21,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_CODES = ("Exit codes: 0 all hosts ok, 1 usage or input error, 2 some host failed, "
               "3 outside the maintenance window (nothing changed), 4 some host deferred to "
-              "the next window, 130 interrupted (Ctrl-C or SIGTERM; the always-steps ran).")
+              "the next window, 130 interrupted (Ctrl-C, SIGTERM or SIGHUP; the always-steps "
+              "ran).")
 INVENTORY_ENV = "OPSRUNNER_INVENTORY"
 
 
@@ -153,18 +154,43 @@ def run(workflow: str | None, inventory: str | None, limit: str | None, extra: t
 
 
 def _stop_like_ctrl_c() -> None:
-    """SIGTERM (``systemctl stop`` of a maintenance-window unit, ``kill``) acts as Ctrl-C:
-    running steps finish, the always-steps run (services started again), exit 130; a second
-    signal aborts at once."""
+    """SIGTERM (``systemctl stop`` of a maintenance-window unit, ``kill``) and SIGHUP (the
+    admin's SSH session to the control node dropped) act as Ctrl-C: running steps finish, the
+    always-steps run (services started again), exit 130; a second signal aborts at once.
+    After SIGHUP the standard streams that were the lost terminal write to /dev/null, as under
+    ``nohup``, so the rest of the run and its journal are not cut short by a dead terminal."""
     import signal
 
     from opsrunner.interrupts import note_signal
 
     def interrupt(signum: int, frame: Any) -> None:
-        note_signal("SIGTERM")
+        if signum == signal.SIGHUP:
+            _detach_from_terminal()
+        note_signal(signal.Signals(signum).name)
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGHUP, interrupt)
+
+
+def _detach_from_terminal() -> None:
+    """Point stdin, stdout and stderr at /dev/null where they are a terminal (a character
+    device: a terminal whose other end has gone no longer answers ``isatty``); files and pipes
+    are left as they are."""
+    import os
+    import stat
+
+    null = os.open(os.devnull, os.O_RDWR)
+    try:
+        for fd in (0, 1, 2):
+            try:
+                terminal = stat.S_ISCHR(os.fstat(fd).st_mode)
+            except OSError:
+                terminal = True
+            if terminal:
+                os.dup2(null, fd)
+    finally:
+        os.close(null)
 
 
 COMPLIANCE_EXIT_CODES = ("With --profile: 0 every control passed or was waived, 1 usage or "

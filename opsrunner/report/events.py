@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 import pluggy
 
@@ -33,6 +33,10 @@ class RunEvents:
     ``hook`` is a plugin manager's relay (``PluginManager.hook``); without one, a relay with
     no plugin: the events reach nobody. With ``redactor``, every log line and halt reason is
     redacted before any plugin sees it (step records arrive redacted already).
+
+    A listener that raises (a broken plugin, a terminal gone) does not break the run's control
+    flow: the exception goes to :attr:`on_error` (the runner halts the run there) and the
+    event call returns; without ``on_error`` it propagates. Ctrl-C always propagates.
     """
 
     def __init__(self, hook: pluggy.HookRelay | None, report: RunReport,
@@ -46,25 +50,35 @@ class RunEvents:
         self.hook = hook
         self.report = report
         self.redactor = redactor
+        self.on_error: Callable[[Exception], None] | None = None
 
     def run_started(self, report: RunReport, hosts: Sequence[str], steps: int) -> None:
-        self.hook.opsrunner_run_started(report=report, hosts=list(hosts), steps=steps)
+        self._emit("opsrunner_run_started", report=report, hosts=list(hosts), steps=steps)
 
     def step_started(self, host: str, step: str, always: bool, index: int = -1) -> None:
-        self.hook.opsrunner_step_started(report=self.report, host=host, step=step, always=always,
-                                         index=index)
+        self._emit("opsrunner_step_started", report=self.report, host=host, step=step,
+                   always=always, index=index)
 
     def step_finished(self, host: str, record: StepRecord) -> None:
-        self.hook.opsrunner_step_finished(report=self.report, host=host, record=record)
+        self._emit("opsrunner_step_finished", report=self.report, host=host, record=record)
 
     def host_log(self, host: str, message: str) -> None:
-        self.hook.opsrunner_host_log(report=self.report, host=host, message=self._red(message))
+        self._emit("opsrunner_host_log", report=self.report, host=host,
+                   message=self._red(message))
 
     def run_halted(self, reason: str) -> None:
-        self.hook.opsrunner_run_halted(report=self.report, reason=self._red(reason))
+        self._emit("opsrunner_run_halted", report=self.report, reason=self._red(reason))
+
+    def run_finished(self, report: RunReport) -> None:
+        self._emit("opsrunner_run_finished", report=report)
+
+    def _emit(self, name: str, **kwargs: Any) -> None:
+        try:
+            getattr(self.hook, name)(**kwargs)
+        except Exception as exc:
+            if self.on_error is None:
+                raise
+            self.on_error(exc)
 
     def _red(self, text: str) -> str:
         return self.redactor.text(text) if self.redactor is not None else text
-
-    def run_finished(self, report: RunReport) -> None:
-        self.hook.opsrunner_run_finished(report=report)

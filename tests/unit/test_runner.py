@@ -363,3 +363,40 @@ def test_task_notes_reach_the_run_summary(local_inventory, write_workflow, run_j
     assert sorted(doc["notes"]) == ["h1: backup of h1 is from 03:00", "h1: said once",
                                     "h2: backup of h2 is from 03:00"]
     assert doc["hosts"]["h1"]["steps"][0]["note"] == "backup of h1 is from 03:00"
+
+
+def test_sighup_from_a_dropped_terminal_runs_always_steps_and_journals_the_end(
+        local_inventory, write_workflow, tmp_path):
+    """The admin's SSH session to the control node drops: the terminal is gone (writes to it
+    fail) and SIGHUP arrives. The run ends as after Ctrl-C, and the journal says so."""
+    import pty
+
+    inv = local_inventory(("h1",))
+    started, cleaned = tmp_path / "started", tmp_path / "cleaned"
+    wf = write_workflow(f"""
+        name: hang up
+        steps:
+          - {{name: long, task: command, with: {{cmd: "touch {started}; sleep 2"}}}}
+          - {{name: never, task: command, with: {{cmd: "touch {tmp_path}/never"}}}}
+        always:
+          - {{name: restart services, task: command, with: {{cmd: "touch {cleaned}"}}}}
+    """)
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "opsrunner.cli", "run", str(wf), "-i",
+                             str(inv), "--state-dir", str(tmp_path / "j")],
+                            stdin=slave, stdout=slave, stderr=slave, cwd=tmp_path)
+    os.close(slave)
+    deadline = time.monotonic() + 20
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert started.exists()
+    os.close(master)  # the terminal is gone: writes to it now fail
+    proc.send_signal(signal.SIGHUP)
+    assert proc.wait(timeout=30) == 130
+    assert cleaned.exists() and not (tmp_path / "never").exists()
+    journal = next((tmp_path / "j" / "runs").glob("*.jsonl")).read_text().splitlines()
+    events = [json.loads(line) for line in journal]
+    assert any(e["event"] == "halted" and "SIGHUP" in e["reason"] for e in events)
+    last = events[-1]
+    assert last["event"] == "run_finished" and last["interrupted"] is True
+    assert last["exit_code"] == 130

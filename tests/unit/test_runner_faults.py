@@ -128,7 +128,8 @@ def test_a_broken_run_event_hook_halts_the_run_and_the_always_steps_still_run(
     code, out, err, last = run(cli, tmp_path, wf, inv, plugin_dir=plugins)
     assert code == 2, out + err
     flat = " ".join((out + err).split())
-    assert "internal error: unexpected RuntimeError: the listener broke" in flat
+    assert ("internal error: a run-event listener failed: unexpected RuntimeError: the "
+            "listener broke") in flat
     assert "Traceback" not in out + err
     assert not (tmp_path / "second").exists()
     assert (tmp_path / "always-h1").exists()
