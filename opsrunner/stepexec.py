@@ -32,6 +32,37 @@ CUT_MESSAGE = ("cut: the maintenance window closed and its drain grace ended whi
                "ran; the always-steps run next")
 
 
+OUTPUT_CAP = 1 << 20
+"""Bytes of a step's stdout, and of its stderr, that its record keeps (the last ones)."""
+
+
+def keep_tail(text: str, stream: str, cap: int = OUTPUT_CAP) -> tuple[str, str]:
+    """``text`` cut to its last ``cap`` bytes of UTF-8 (at a character boundary), and a note
+    naming ``stream`` and its size when it was cut (else "")."""
+    if len(text) * 4 <= cap:  # no character is longer than 4 bytes
+        return text, ""
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) <= cap:
+        return text, ""
+    tail = data[-cap:].decode("utf-8", "ignore")
+    return tail, (f"{stream} was {len(data) / 1e6:.1f} MB; only its last {cap >> 20} MiB is "
+                  f"kept in the report and the journal")
+
+
+def _capped(registered: Any) -> Any:
+    """A registered result for the journal, its output streams (and their lines) cut as in
+    the record."""
+    if not isinstance(registered, dict):
+        return registered
+    out = dict(registered)
+    for stream in ("stdout", "stderr"):
+        if isinstance(out.get(stream), str):
+            out[stream] = keep_tail(out[stream], stream)[0]
+            if f"{stream}_lines" in out:
+                out[f"{stream}_lines"] = out[stream].splitlines()
+    return out
+
+
 def _timed_out(result: Result) -> bool:
     return result.rc == -1 or result.msg.startswith("timed out")
 
@@ -100,7 +131,7 @@ class StepExecutor:
             result = Result(failed=True, msg=unexpected(exc))
         record = self.record(step, result, time.monotonic() - started, always=always)
         if step.register and step.register in hs.registered:
-            record.registered = hs.registered[step.register]
+            record.registered = _capped(hs.registered[step.register])
         self.observer.step_finished(name, record)
         return record
 
@@ -130,12 +161,16 @@ class StepExecutor:
                           registered=prior.registered if step.register else None)
 
     def record(self, step: Step, result: Result, duration: float, *, always: bool) -> StepRecord:
-        """A redacted record of ``result``."""
+        """A redacted record of ``result``; stdout and stderr keep at most their last
+        :data:`OUTPUT_CAP` bytes each (the report, the journal and JUnit all store them), and
+        the message says when a stream was cut."""
         red = self.redactor.text
+        stdout, cut_out = keep_tail(red(result.stdout), "stdout")
+        stderr, cut_err = keep_tail(red(result.stderr), "stderr")
+        msg = "; ".join(filter(None, [red(result.msg), cut_out, cut_err]))
         return StepRecord(name=step.name, task=step.task, status=result.status, rc=result.rc,
-                          stdout=red(result.stdout), stderr=red(result.stderr),
-                          duration=duration, msg=red(result.msg), always=always,
-                          ignored=result.failed and step.on_error == "continue",
+                          stdout=stdout, stderr=stderr, duration=duration, msg=msg,
+                          always=always, ignored=result.failed and step.on_error == "continue",
                           note=red(result.note), index=step.index)
 
     def _outcome(self, step: Step, hs: HostState, *, check: bool | None = None,

@@ -233,3 +233,28 @@ def test_an_internal_error_outside_a_run_is_one_line_and_exit_1(
     assert code == 1 and "Traceback" not in out + err
     assert err.startswith("error: internal error, unexpected KeyError: 'registry' (at ")
     assert err.rstrip().endswith("please report it with the command line that caused it")
+
+
+def test_a_huge_output_is_kept_by_its_tail_and_the_record_says_so(
+        cli: Cli, local_inventory: Callable[..., Path], write_workflow: Callable[[str], Path],
+        tmp_path: Path) -> None:
+    inv = local_inventory(("h1",))
+    wf = write_workflow("""
+        name: chatty
+        steps:
+          - name: talk
+            task: command
+            register: talk
+            with: {cmd: "head -c 3000000 /dev/zero | tr '\\\\0' a; echo THE-END"}
+          - {name: after, task: command, with: {cmd: "echo {{ talk.stdout | length }}"}}
+    """)
+    code, out, err, _ = run(cli, tmp_path, wf, inv, "--output", "json",
+                            "--junit", str(tmp_path / "j.xml"))
+    assert code == 0, err
+    steps = json.loads(out)["hosts"]["h1"]["steps"]
+    assert len(steps[0]["stdout"].encode()) == 1 << 20 and steps[0]["stdout"].endswith("THE-END\n")
+    assert "stdout was 3.0 MB; only its last 1 MiB is kept" in steps[0]["msg"]
+    assert steps[1]["stdout"].strip() == "3000008"  # the next step sees the whole output
+    journal = next((tmp_path / "state" / "runs").glob("*.jsonl"))
+    assert journal.stat().st_size < 4 << 20  # stdout, registered stdout and its lines: 1 MiB each
+    assert (tmp_path / "j.xml").stat().st_size < 2 << 20
