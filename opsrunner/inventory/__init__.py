@@ -7,7 +7,7 @@ add more through ``opsrunner_register_inventory_sources``. :func:`load_inventory
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from opsrunner.errors import InventoryError, Location, UsageError, unknown_name_message
 from opsrunner.host import Host
 from opsrunner.inventory import patterns as limit
+from opsrunner.pathnames import path_problem
 from opsrunner.secrets import MASK, Redactor
 
 if TYPE_CHECKING:
@@ -36,23 +37,54 @@ def group_lineage(groups: Mapping[str, Group], names: Iterable[str]) -> list[str
     """``names`` in order, each followed depth-first by its parents; every group listed once.
 
     This is the lookup order of inherited fields. Unknown names are kept (without parents);
-    cycles are cut where they close.
+    cycles are cut where they close. Iterative: any depth of nesting.
     """
     order: list[str] = []
     seen: set[str] = set()
-
-    def visit(name: str) -> None:
-        if name in seen:
-            return
-        seen.add(name)
-        order.append(name)
-        group = groups.get(name)
-        for parent in group.parents if group else ():
-            visit(parent)
-
     for name in names:
-        visit(name)
+        stack = [name]
+        while stack:
+            current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            order.append(current)
+            group = groups.get(current)
+            stack.extend(reversed(group.parents) if group else ())
     return order
+
+
+def parents_first(parents: Mapping[str, Sequence[str]]) -> tuple[list[str], list[str] | None]:
+    """Every group of ``parents`` (group -> its parent groups) after all its parents, and the
+    first cycle found (``[a, b, a]``: a's parent is b, b's is a), or None.
+
+    Groups are taken in the mapping's order, parents in their listed order; a parent missing
+    from the mapping has no parents. Iterative: any depth of nesting. With a cycle, the order
+    is incomplete.
+    """
+    order: list[str] = []
+    done: set[str] = set()
+    for root in parents:
+        if root in done:
+            continue
+        path, on_path = [root], {root}
+        pending = [iter(parents.get(root, ()))]
+        while pending:
+            for parent in pending[-1]:
+                if parent in on_path:
+                    return order, [*path[path.index(parent):], parent]
+                if parent not in done:
+                    path.append(parent)
+                    on_path.add(parent)
+                    pending.append(iter(parents.get(parent, ())))
+                    break
+            else:
+                pending.pop()
+                finished = path.pop()
+                on_path.discard(finished)
+                done.add(finished)
+                order.append(finished)
+    return order, None
 
 
 @dataclass
@@ -116,6 +148,10 @@ def load_inventory(path: str | Path, registry: Registry) -> Inventory:
     :raises InventoryError: the path does not exist, no source recognises it, or it is invalid.
     """
     where = Path(path)
+    problem = path_problem(where)
+    if problem is not None:
+        raise InventoryError(f"inventory {_shown(str(where))} {problem}; expected "
+                             f"{ACCEPTED_FORMATS}")
     if not where.exists():
         raise InventoryError(f"inventory {str(where)!r} does not exist; "
                              f"expected {ACCEPTED_FORMATS}")
@@ -136,3 +172,7 @@ def _check_connections(inventory: Inventory, registry: Registry) -> None:
         if host.connection not in registry.connections:
             message = unknown_name_message("connection type", host.connection, registry.connections)
             raise InventoryError(f"{inventory.source}: host {host.name!r}: {message}")
+
+
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= 60 else repr(text[:57] + "...")

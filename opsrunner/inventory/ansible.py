@@ -19,7 +19,7 @@ from typing import Any
 
 from opsrunner.errors import Location
 from opsrunner.host import Host
-from opsrunner.inventory import Group, Inventory, group_lineage
+from opsrunner.inventory import Group, Inventory, group_lineage, parents_first
 from opsrunner.inventory import fields as check
 from opsrunner.secrets import is_secret_ref
 from opsrunner.yamlsrc import Place
@@ -118,37 +118,28 @@ class _Reader:
 
     def field(self, name: str, value: Any, where: str, at: Location) -> Any:
         if name == "port":
-            return check.port(int(value) if isinstance(value, str) and value.isdigit() else value,
-                              where, at)
+            return check.port(value, where, at, digits=True)
         if name == "sudo":
             return check.boolean(value, where, at)
         if name == "ssh_key":
             return check.path(value, self.base, where, at)
         if name == "connection":
-            if value not in CONNECTIONS:
-                check.fail(where, f"must be one of {', '.join(CONNECTIONS)} (smart and paramiko "
-                           f"mean ssh), got {value!r}", at)
-            return CONNECTIONS[value]
-        return check.text(value, where, at)
+            return check.choice(value, CONNECTIONS, where, at, " (smart and paramiko mean ssh)")
+        return check.word(value, where, at)
 
     def depths(self) -> dict[str, int]:
         """Group -> depth: ``all`` 0, top-level groups 1, children one more than their deepest
         parent. A cycle of groups is an error."""
+        parents = {name: list(group.parents) for name, group in self.groups.items()}
+        order, cycle = parents_first(parents)
+        if cycle is not None:
+            name, parent = cycle[-2], cycle[-1]
+            check.fail(f"group {name!r}", f"groups form a cycle: {' -> '.join(cycle)}",
+                       self.groups[name].parents[parent])
         depth: dict[str, int] = {}
-
-        def visit(name: str, path: list[str]) -> int:
-            if name not in depth:
-                parents = self.groups[name].parents
-                for parent, at in parents.items():
-                    if parent in path:
-                        cycle = " -> ".join([*path[path.index(parent):], parent])
-                        check.fail(f"group {name!r}", f"groups form a cycle: {cycle}", at)
-                below = [visit(p, [*path, p]) for p in parents]
-                depth[name] = 0 if name == "all" else max(below, default=0) + 1
-            return depth[name]
-
-        for name in self.groups:
-            visit(name, [name])
+        for name in order:
+            depth[name] = 0 if name == "all" else max(
+                (depth[parent] for parent in parents[name]), default=0) + 1
         return depth
 
 

@@ -7,13 +7,17 @@ Every check raises :class:`InventoryError` naming ``where`` (e.g. ``host 'web1',
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import re
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
 from opsrunner.errors import InventoryError, Location, suggest
+from opsrunner.pathnames import path_problem
 from opsrunner.secrets import is_secret_ref, read_secret
 from opsrunner.yamlsrc import Place, load_yaml
+
+_DIGITS = re.compile(r"[0-9]{1,5}", re.ASCII)
 
 
 def load(file: Path) -> tuple[Any, Place]:
@@ -56,17 +60,37 @@ def text(value: Any, where: str, location: Location) -> str:
     return value
 
 
-def port(value: Any, where: str, location: Location) -> int:
-    """A TCP port number (an integer 1-65535)."""
+def word(value: Any, where: str, location: Location) -> str:
+    """A non-empty string without spaces or control characters (a host or user name)."""
+    name = text(value, where, location)
+    if any(c.isspace() or not c.isprintable() for c in name):
+        fail(where, f"must be a name without spaces or control characters, got {_kind(name)}",
+             location)
+    return name
+
+
+def port(value: Any, where: str, location: Location, *, digits: bool = False) -> int:
+    """A TCP port number (an integer 1-65535); with ``digits`` also a string of ASCII digits
+    (Ansible's ``ansible_port: "22"``)."""
+    if digits and isinstance(value, str) and _DIGITS.fullmatch(value):
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
-        fail(where, f"must be a port number (an integer 1-65535), got {value!r}", location)
+        fail(where, f"must be a port number (an integer 1-65535), got {_kind(value)}", location)
     return value
+
+
+def choice(value: Any, choices: Mapping[str, str], where: str, location: Location,
+           note: str = "") -> str:
+    """What ``choices`` maps the string ``value`` to; ``note`` follows the listing."""
+    if not isinstance(value, str) or value not in choices:
+        fail(where, f"must be one of {', '.join(choices)}{note}, got {_kind(value)}", location)
+    return choices[value]
 
 
 def boolean(value: Any, where: str, location: Location) -> bool:
     """``true`` or ``false``."""
     if not isinstance(value, bool):
-        fail(where, f"must be true or false, got {value!r}", location)
+        fail(where, f"must be true or false, got {_kind(value)}", location)
     return value
 
 
@@ -82,16 +106,31 @@ def names(value: Any, where: str, place: Place) -> list[tuple[str, Location]]:
 
 
 def path(value: Any, base_dir: Path, where: str, location: Location) -> str:
-    """A file path; ``~`` is expanded and a relative path is taken relative to ``base_dir``."""
-    expanded = Path(text(value, where, location)).expanduser()
-    return str(expanded if expanded.is_absolute() else base_dir / expanded)
+    """A file path; ``~`` is expanded and a relative path is taken relative to ``base_dir``.
+
+    A path that cannot name a file (a NUL, a name over 255 bytes, ``~nosuchuser``) is refused.
+    """
+    given = text(value, where, location)
+    try:
+        expanded = Path(given).expanduser()
+    except RuntimeError:  # ~user of an unknown user, or no home folder
+        fail(where, f"must be a file path, got {_kind(given)}, whose home folder is unknown",
+             location)
+    full = expanded if expanded.is_absolute() else base_dir / expanded
+    problem = path_problem(full)
+    if problem is not None:
+        fail(where, f"must be a file path, got {_kind(given)}, which {problem}", location)
+    return str(full)
 
 
 def secret(ref: Any, base_dir: Path, where: str, location: Location, secrets: set[str]) -> str:
     """The secret a ``{secret_env: NAME}`` / ``{secret_file: PATH}`` reference points to.
 
-    The value is added to ``secrets``.
+    The value is added to ``secrets``. A ``secret_file`` that cannot name a file is refused
+    as :func:`path` refuses it.
     """
+    if isinstance(ref, dict) and isinstance(ref.get("secret_file"), str) and ref["secret_file"]:
+        path(ref["secret_file"], base_dir, where, location)
     value = read_secret(ref, base_dir, where, location=location, error=InventoryError)
     secrets.add(value)
     return value
@@ -113,10 +152,16 @@ def resolve_vars(value: Any, base_dir: Path, where: str, place: Place,
 
 
 def _kind(value: Any) -> str:
+    """What was given, as messages show it: ``nothing``, ``a list``, ``str 'x'``, ``int 7``."""
     if value is None:
         return "nothing"
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    return f"{type(value).__name__} {value!r}"
+    if isinstance(value, int) and abs(value) >= 10 ** 60:
+        return f"int of about {int(value.bit_length() * 0.30103) + 1} digits"  # str() may refuse
+    shown = repr(value)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return f"{type(value).__name__} {shown}"

@@ -16,7 +16,7 @@ from typing import Any
 
 from opsrunner.errors import Location, suggest
 from opsrunner.host import Host
-from opsrunner.inventory import Group, Inventory, group_lineage
+from opsrunner.inventory import Group, Inventory, group_lineage, parents_first
 from opsrunner.inventory import fields as check
 from opsrunner.yamlsrc import Place, Positions
 
@@ -97,7 +97,7 @@ class _Reader:
         elif key in ("ssh_key", "known_hosts"):
             entry.values[key] = check.path(value, self.folder, where, at)
         else:  # hostname, username, connection
-            entry.values[key] = check.text(value, where, at)
+            entry.values[key] = check.word(value, where, at)
 
 
 def load_simple(path: Path) -> Inventory | None:
@@ -142,17 +142,9 @@ def _host(name: str, entry: _Entry, groups: list[_Entry], defaults: _Entry) -> H
 
 
 def _check_cycles(groups: dict[str, _Entry]) -> None:
-    done: set[str] = set()
-
-    def visit(name: str, path: list[str]) -> None:
-        for parent, at in groups[name].groups:
-            if parent in path:
-                cycle = " -> ".join([*path[path.index(parent):], parent])
-                check.fail(f"group {name!r}", f"groups form a cycle: {cycle}", at)
-            if parent not in done:
-                visit(parent, [*path, parent])
-        done.add(name)
-
-    for name in groups:
-        if name not in done:
-            visit(name, [name])
+    parents = {name: [parent for parent, _ in entry.groups] for name, entry in groups.items()}
+    _, cycle = parents_first(parents)
+    if cycle is not None:
+        name, parent = cycle[-2], cycle[-1]
+        at = next(at for group, at in groups[name].groups if group == parent)
+        check.fail(f"group {name!r}", f"groups form a cycle: {' -> '.join(cycle)}", at)

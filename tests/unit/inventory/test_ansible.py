@@ -200,10 +200,10 @@ class TestErrors:
                                "'hosts'? (allowed: children, hosts, vars)")
 
     @pytest.mark.parametrize(("var", "value", "column", "problem"), [
-        ("ansible_port", "abc", 23, "must be a port number (an integer 1-65535), got 'abc'"),
-        ("ansible_become", "maybe", 25, "must be true or false, got 'maybe'"),
+        ("ansible_port", "abc", 23, "must be a port number (an integer 1-65535), got str 'abc'"),
+        ("ansible_become", "maybe", 25, "must be true or false, got str 'maybe'"),
         ("ansible_connection", "winrm", 29,
-         "must be one of ssh, smart, paramiko, local (smart and paramiko mean ssh), got 'winrm'"),
+         "must be one of ssh, smart, paramiko, local (smart and paramiko mean ssh), got str 'winrm'"),
         ("ansible_host", "[]", 23, "must be a non-empty string, got a list"),
     ])
     def test_wrong_values(self, tmp_path: Path, var: str, value: str, column: int,

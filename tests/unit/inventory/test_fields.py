@@ -32,9 +32,9 @@ def test_mapping_accepts_none_as_empty() -> None:
 def test_port_and_boolean() -> None:
     assert check.port(65535, "w", HERE) == 65535
     assert check.boolean(False, "w", HERE) is False
-    with pytest.raises(InventoryError, match="got 0"):
+    with pytest.raises(InventoryError, match="got int 0"):
         check.port(0, "w", HERE)
-    with pytest.raises(InventoryError, match="must be true or false, got 1"):
+    with pytest.raises(InventoryError, match="must be true or false, got int 1"):
         check.boolean(1, "w", HERE)
 
 

@@ -256,13 +256,13 @@ class TestErrors:
         assert "groups," not in message
 
     @pytest.mark.parametrize(("body", "column", "problem"), [
-        ("port: abc", 9, "field 'port': must be a port number (an integer 1-65535), got 'abc'"),
-        ("port: true", 9, "field 'port': must be a port number (an integer 1-65535), got True"),
-        ("port: 70000", 9, "field 'port': must be a port number (an integer 1-65535), got 70000"),
+        ("port: abc", 9, "field 'port': must be a port number (an integer 1-65535), got str 'abc'"),
+        ("port: true", 9, "field 'port': must be a port number (an integer 1-65535), got bool True"),
+        ("port: 70000", 9, "field 'port': must be a port number (an integer 1-65535), got int 70000"),
         ("groups: kvm", 11, "field 'groups': must be a list of group names, got str 'kvm'"),
         ("groups: [1]", 12, "field 'groups': must be a non-empty string, got int 1"),
         ("data: [1, 2]", 9, "field 'data': must be a mapping, got a list"),
-        ("sudo: maybe", 9, "field 'sudo': must be true or false, got 'maybe'"),
+        ("sudo: maybe", 9, "field 'sudo': must be true or false, got str 'maybe'"),
         ("hostname: ''", 13, "field 'hostname': must be a non-empty string, got str ''"),
         ("username: {a: 1}", 13, "field 'username': must be a non-empty string, got a mapping"),
     ])
