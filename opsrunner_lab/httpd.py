@@ -1,12 +1,14 @@
 """The engine host's Apache httpd: Debian's real ``apache2`` with mod_ssl, in the lab's folders.
 
-It serves TLS on the engine address with ``certs/apache.cer``/``keys/apache.key.nopass`` of the
-engine sysroot and, as engine-setup's ``ssl.conf``, ``SSLCACertificateFile apache-ca.pem``
-(OpenSSL builds the served chain from it: a third-party CA's intermediates are served once the
-Administration Guide's certificate replacement put them there); it includes the sysroot's
-``/etc/httpd/conf.d/*.conf`` at server level (as a real engine's ``httpd.conf`` does, so the
-HSTS procedure's file works unchanged), and proxies ``/ovirt-engine/`` to the engine API
-simulator (503 while it is down, as behind a stopped engine).
+It serves TLS on the engine address with the certificate, key and CA file that the engine
+sysroot's ``/etc/httpd/conf.d/ssl.conf`` names (:mod:`.httpd_ssl`; engine-setup's:
+``certs/apache.cer``, ``keys/apache.key.nopass``, ``apache-ca.pem``, from which OpenSSL builds
+the served chain: a third-party CA's intermediates are served once the Administration Guide's
+certificate replacement put them there), read each time it starts; it includes the sysroot's
+other ``/etc/httpd/conf.d/*.conf`` at server level, in name order (as a real engine's
+``httpd.conf`` does, so the HSTS procedure's file works unchanged), and proxies
+``/ovirt-engine/`` to the engine API simulator (503 while it is down, as behind a stopped
+engine).
 The ServerRoot is ``<lab>/hosts/engine/httpd`` with ``modules -> /usr/lib/apache2/modules``.
 """
 
@@ -17,10 +19,11 @@ import ssl
 from pathlib import Path
 
 from opsrunner_lab.daemon import Daemon, LabServerError
+from opsrunner_lab.httpd_ssl import conf_d_files, ssl_files
 from opsrunner_lab.layout import ENGINE, ENGINE_PORTS, LabLayout
 from opsrunner_lab.modules import dotted
 from opsrunner_lab.sysroot import build_sysroots
-from opsrunner_lab.sysroot_engine import APACHE_CA, PKI, SERVICE_CERTS
+from opsrunner_lab.sysroot_engine import PKI
 from opsrunner_lab.sysroot_files import fqdn
 from opsrunner_lab.unit import Unit
 
@@ -46,11 +49,12 @@ class HttpdPaths:
 
 
 def httpd_config(layout: LabLayout) -> str:
-    """The complete ``httpd.conf`` of the lab's Apache (no Debian envvars needed)."""
+    """The complete ``httpd.conf`` of the lab's Apache (no Debian envvars needed); a
+    LabServerError if the sysroot's ``ssl.conf`` names no certificate."""
     paths = HttpdPaths(layout)
     address = layout.engine_address
-    pki = layout.sysroot(ENGINE) / PKI
-    cert, key = SERVICE_CERTS["apache"]
+    root = layout.sysroot(ENGINE)
+    ssl = ssl_files(root)
     backend = f"http://{address}:{ENGINE_PORTS['ovirt-engine']}/ovirt-engine/"
     loads = [f"LoadModule {name}_module modules/mod_{name}.so" for name in MODULES]
     return "\n".join([
@@ -97,12 +101,9 @@ def httpd_config(layout: LabLayout) -> str:
         f"    ServerName {fqdn(ENGINE)}",
         "    SSLEngine on",
         "    SSLProtocol all -SSLv3 -TLSv1 -TLSv1.1",
-        f'    SSLCertificateFile "{pki / cert}"',
-        f'    SSLCertificateKeyFile "{pki / key}"',
-        # as engine-setup's ssl.conf: the CA file Apache also builds the served chain from
-        f'    SSLCACertificateFile "{pki / APACHE_CA}"',
+        *(f'    {name} "{path}"' for name, path in ssl.items()),
         "</VirtualHost>",
-        f'IncludeOptional "{layout.sysroot(ENGINE)}/etc/httpd/conf.d/*.conf"',
+        *(f'Include "{path}"' for path in conf_d_files(root)),
         "",
     ])
 

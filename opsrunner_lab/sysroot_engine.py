@@ -3,7 +3,7 @@
 Database settings in ``engine.conf.d``/``ovirt-engine-dwhd.conf.d``, what else setup leaves
 for the engine's tools (``sysroot_setup_files``: ``ovirt-engine-setup.conf.d``, protocols,
 answers), the engine PKI made by the lab CA, the websocket proxy config, Apache's ``conf.d``
-and the backup/log folders.
+(with engine-setup's ``ssl.conf``) and the backup/log folders.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from opsrunner_lab.sysroot_files import (
     write_os_identity,
 )
 from opsrunner_lab.sysroot_setup_files import write_setup_files
+from opsrunner_lab.sysroot_ssl_conf import write_ssl_conf
 
 ENGINE_DB_CONF = "etc/ovirt-engine/engine.conf.d/10-setup-database.conf"
 ENGINE_DWH_DB_CONF = "etc/ovirt-engine/engine.conf.d/10-setup-dwh-database.conf"
@@ -127,4 +128,6 @@ def build_engine(layout: LabLayout, ca: LabCA) -> Path:
     }.items()))
     ensure_file(root / "etc/httpd/conf.d/ovirt-engine-root-redirect.conf", _ROOT_REDIRECT)
     ensure_file(root / "etc/httpd/conf.d/z-ovirt-engine-proxy.conf", _PROXY_NOTE)
+    cert, key = SERVICE_CERTS["apache"]
+    write_ssl_conf(root, f"/{PKI}/{cert}", f"/{PKI}/{key}", f"/{PKI}/{APACHE_CA}")
     return root
