@@ -25,6 +25,8 @@ class Host:
     sudo_password: str | None = None
     connection: str = "ssh"
     known_hosts: str | None = None
+    ssh_server_alive_interval: float = 15.0
+    ssh_server_alive_count_max: int = 3
     groups: tuple[str, ...] = ()
     data: dict[str, Any] = field(default_factory=dict)
 

@@ -3,9 +3,11 @@
 
 Connection variables map to host fields (``ansible_host`` -> hostname, ``ansible_port`` ->
 port, ``ansible_user`` -> username, ``ansible_ssh_private_key_file`` -> ssh_key,
-``ansible_become`` -> sudo, ``ansible_connection`` -> connection); every other variable goes
-to ``data``. Precedence as in Ansible: groups by depth (``all`` first, children after their
-parents, same depth by name), then host variables. Passwords are accepted only as
+``ansible_become`` -> sudo, ``ansible_connection`` -> connection,
+``ansible_ssh_server_alive_interval`` / ``ansible_ssh_server_alive_count_max`` -> the
+``ssh_server_alive_*`` fields); every other variable goes to ``data``. Precedence as in
+Ansible: groups by depth (``all`` first, children after their parents, same depth by name),
+then host variables. Passwords are accepted only as
 ``{secret_env: NAME}`` / ``{secret_file: PATH}``; relative paths are relative to the file's
 folder. ``host.groups`` lists the groups a host is written under, in file order.
 """
@@ -29,7 +31,9 @@ FIELD_VARS = {"ansible_host": "hostname", "ansible_ssh_host": "hostname",
               "ansible_port": "port", "ansible_ssh_port": "port",
               "ansible_user": "username", "ansible_ssh_user": "username",
               "ansible_ssh_private_key_file": "ssh_key", "ansible_private_key_file": "ssh_key",
-              "ansible_become": "sudo", "ansible_connection": "connection"}
+              "ansible_become": "sudo", "ansible_connection": "connection",
+              "ansible_ssh_server_alive_interval": "ssh_server_alive_interval",
+              "ansible_ssh_server_alive_count_max": "ssh_server_alive_count_max"}
 SECRET_VARS = {"ansible_password": "password", "ansible_ssh_pass": "password",
                "ansible_ssh_password": "password", "ansible_become_password": "sudo_password",
                "ansible_become_pass": "sudo_password", "ansible_sudo_pass": "sudo_password"}
@@ -123,6 +127,10 @@ class _Reader:
             return check.boolean(value, where, at)
         if name == "ssh_key":
             return check.path(value, self.base, where, at)
+        if name == "ssh_server_alive_interval":
+            return check.seconds(value, where, at)
+        if name == "ssh_server_alive_count_max":
+            return check.count(value, where, at)
         if name == "connection":
             return check.choice(value, CONNECTIONS, where, at, " (smart and paramiko mean ssh)")
         return check.word(value, where, at)
@@ -184,5 +192,7 @@ def load_ansible(path: Path) -> Inventory | None:
                            sudo=values.get("sudo", False),
                            sudo_password=values.get("sudo_password"),
                            connection=values.get("connection", "ssh"),
+                           ssh_server_alive_interval=values.get("ssh_server_alive_interval", 15.0),
+                           ssh_server_alive_count_max=values.get("ssh_server_alive_count_max", 3),
                            groups=tuple(direct), data=copy.deepcopy(merged.data))
     return Inventory(hosts, groups, frozenset(reader.secrets), str(path))

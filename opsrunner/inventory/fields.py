@@ -94,6 +94,20 @@ def boolean(value: Any, where: str, location: Location) -> bool:
     return value
 
 
+def seconds(value: Any, where: str, location: Location) -> float:
+    """A number of seconds, 0 or more (0 turns the feature off)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1e6:
+        fail(where, f"must be a number of seconds (0 or more), got {_kind(value)}", location)
+    return float(value)
+
+
+def count(value: Any, where: str, location: Location) -> int:
+    """A whole number, 1 or more."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 1e6:
+        fail(where, f"must be a whole number (1 or more), got {_kind(value)}", location)
+    return value
+
+
 def names(value: Any, where: str, place: Place) -> list[tuple[str, Location]]:
     """A list of names (the value at ``place``), each with its location."""
     if not isinstance(value, list):

@@ -21,7 +21,8 @@ from opsrunner.inventory import fields as check
 from opsrunner.yamlsrc import Place, Positions
 
 FIELDS = ("hostname", "port", "username", "ssh_key", "password_env", "password_file", "sudo",
-          "sudo_password_env", "sudo_password_file", "connection", "known_hosts", "groups", "data")
+          "sudo_password_env", "sudo_password_file", "connection", "known_hosts",
+          "ssh_server_alive_interval", "ssh_server_alive_count_max", "groups", "data")
 DEFAULTS_FIELDS = tuple(f for f in FIELDS if f != "groups")
 _REFUSED = {"password": "password_env or password_file",
             "sudo_password": "sudo_password_env or sudo_password_file"}
@@ -94,6 +95,10 @@ class _Reader:
             entry.values[key] = check.port(value, where, at)
         elif key == "sudo":
             entry.values[key] = check.boolean(value, where, at)
+        elif key == "ssh_server_alive_interval":
+            entry.values[key] = check.seconds(value, where, at)
+        elif key == "ssh_server_alive_count_max":
+            entry.values[key] = check.count(value, where, at)
         elif key in ("ssh_key", "known_hosts"):
             entry.values[key] = check.path(value, self.folder, where, at)
         else:  # hostname, username, connection
@@ -138,6 +143,8 @@ def _host(name: str, entry: _Entry, groups: list[_Entry], defaults: _Entry) -> H
                 sudo_password=values.get("sudo_password"),
                 connection=values.get("connection", "ssh"),
                 known_hosts=values.get("known_hosts"),
+                ssh_server_alive_interval=values.get("ssh_server_alive_interval", 15.0),
+                ssh_server_alive_count_max=values.get("ssh_server_alive_count_max", 3),
                 groups=tuple(g for g, _ in entry.groups), data=copy.deepcopy(data))
 
 

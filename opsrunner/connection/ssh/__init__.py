@@ -2,7 +2,9 @@
 
 The client connects on first use (:mod:`opsrunner.connection.ssh.connect`) and serves every command
 (:mod:`opsrunner.connection.ssh.channel`) and SFTP transfer of the run. A client whose transport died
-is replaced before the next command starts (never while one runs).
+is replaced before the next command starts (never while one runs). A server that stops
+answering (:mod:`opsrunner.connection.ssh.alive`) fails the command that waits on it with
+"no answer from the SSH server for ...".
 """
 
 from __future__ import annotations
@@ -18,7 +20,12 @@ import paramiko
 from opsrunner.connection import FETCH_CHUNK, ByteSink, ConnectOptions, remote_shell
 from opsrunner.connection.hold import HeldChannel
 from opsrunner.connection.ssh.channel import ChannelCommand, RawResult, new_tag, remote_line
-from opsrunner.connection.ssh.connect import host_label, login_name, open_client
+from opsrunner.connection.ssh.connect import (
+    host_label,
+    login_name,
+    open_client,
+    server_alive_failure,
+)
 from opsrunner.connection.ssh.files import (
     SUDO_GET,
     SUDO_PUT,
@@ -119,9 +126,11 @@ class SSHConnection:
         try:
             yield
         except (paramiko.SSHException, EOFError) as exc:
-            raise HostConnectionError(
+            client = self._client
+            reason = server_alive_failure(client.get_transport() if client else None)
+            raise HostConnectionError(reason or (
                 f"{host_label(self.host)}: connection lost during a file transfer: "
-                f"{exc or type(exc).__name__}") from None
+                f"{exc or type(exc).__name__}")) from None
 
     def _transport(self, *, fresh: bool = False) -> paramiko.Transport:
         """The live transport, connecting (again) when there is none or ``fresh``."""
@@ -157,14 +166,18 @@ class SSHConnection:
         tag = new_tag()
         line = remote_line(command, tag, env=env, sudo=sudo, with_password=password is not None)
         transport, channel = self._open_channel()
+        lost = f"{host_label(self.host)}: connection lost while running {command!r}"
         with channel:
             runner = ChannelCommand(channel, tag, payload=payload, sudo_password=password,
                                     timeout=timeout, kill_group=self._kill_group,
                                     stdout=stdout)
-            raw = runner.run(line)
+            try:
+                raw = runner.run(line)
+            except (paramiko.SSHException, EOFError, OSError) as exc:
+                raise HostConnectionError(server_alive_failure(transport)
+                                          or f"{lost}: {exc or type(exc).__name__}") from None
         if raw.rc == -1 and not raw.timed_out and not transport.is_active():
-            raise HostConnectionError(f"{host_label(self.host)}: connection lost while running "
-                                      f"{command!r}")
+            raise HostConnectionError(server_alive_failure(transport) or lost)
         return raw
 
     def _open_channel(self) -> tuple[paramiko.Transport, paramiko.Channel]:

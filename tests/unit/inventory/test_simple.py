@@ -246,7 +246,8 @@ class TestErrors:
         assert error(folder) == (
             f"{at(folder, 'hosts.yaml', 2, 3)}: host 'a': unknown field 'hostnme'; did you mean "
             "'hostname'? (allowed: connection, data, groups, hostname, known_hosts, password_env, "
-            "password_file, port, ssh_key, sudo, sudo_password_env, sudo_password_file, username)")
+            "password_file, port, ssh_key, ssh_server_alive_count_max, ssh_server_alive_interval, "
+            "sudo, sudo_password_env, sudo_password_file, username)")
 
     def test_groups_not_allowed_in_defaults(self, tmp_path: Path) -> None:
         folder = write(tmp_path / "inv", hosts="a:\n", defaults="port: 22\ngroups: [x]\n")
