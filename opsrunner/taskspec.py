@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import math
 import types
 import typing
 from collections.abc import Callable, Hashable, Mapping
@@ -189,12 +190,17 @@ def _to_int(value: Any, _annotation: Any) -> int:
 
 
 def _to_float(value: Any, _annotation: Any) -> float:
+    """A finite number: inf, nan and integers beyond a float's range are refused."""
+    number: float | None = None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
+        with contextlib.suppress(OverflowError):
+            number = float(value)
+    elif isinstance(value, str):
         with contextlib.suppress(ValueError):
-            return float(value.strip())
-    raise ValueError(f"expected a number, got {_show(value)}")
+            number = float(value.strip())
+    if number is not None and math.isfinite(number):
+        return number
+    raise ValueError(f"expected a finite number, got {_show(value)}")
 
 
 def _to_str(value: Any, _annotation: Any) -> str:
@@ -218,6 +224,8 @@ _BY_TYPE: dict[Any, _Converter] = {bool: _to_bool, int: _to_int, float: _to_floa
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, int) and abs(value) >= 10 ** 60:
+        return f"int of about {int(value.bit_length() * 0.30103) + 1} digits"  # str() may refuse
     text = repr(value)
     if len(text) > 60:
         text = text[:57] + "..."

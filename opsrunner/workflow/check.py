@@ -84,8 +84,7 @@ class Checker:
         value = data.get(key, default)
         if value is None:
             return None
-        if (isinstance(value, int | float) and not isinstance(value, bool)
-                and math.isfinite(value)):
+        if isinstance(value, int | float) and not isinstance(value, bool) and _finite(value):
             low_ok = value > minimum if exclusive else value >= minimum
             if low_ok and (maximum is None or value <= maximum):
                 return float(value)
@@ -116,10 +115,11 @@ class Checker:
         value = data.get(key)
         if value is None:
             return None
-        if is_variable_name(value) and value not in RUNTIME_NAMES:
+        reserved = isinstance(value, str) and value in RUNTIME_NAMES
+        if is_variable_name(value) and not reserved:
             return str(value)
         why = (f"{value!r} is reserved (set by the runner: {', '.join(sorted(RUNTIME_NAMES))})"
-               if value in RUNTIME_NAMES else f"got {describe(value)}")
+               if reserved else f"got {describe(value)}")
         self.report(self.positions.value((*path, key)),
                     f"{key!r} must be a variable name (letters, digits, _); {why}")
         return None
@@ -184,6 +184,14 @@ def coerce_param(spec: TaskSpec, name: str, value: Any) -> Any:
                          f"{param.type_name}, got {shown}{detail}") from None
 
 
+def _finite(number: float) -> bool:
+    """True for a number a float holds that is neither inf nor nan (not a 400-digit int)."""
+    try:
+        return math.isfinite(number)
+    except OverflowError:
+        return False
+
+
 def has_template(value: Any) -> bool:
     """True when any string inside ``value`` holds Jinja2 markup."""
     if isinstance(value, dict):
@@ -210,6 +218,8 @@ def describe(value: Any, *, secret: bool = False) -> str:
         return "null"
     if secret:
         return f"{type(value).__name__} (value hidden)"
+    if isinstance(value, int) and abs(value) >= 10 ** 60:
+        return f"int of about {int(value.bit_length() * 0.30103) + 1} digits"  # str() may refuse
     text = repr(value)
     if len(text) > 60:
         text = text[:57] + "..."

@@ -6,6 +6,7 @@ them all. Literal ``with:`` values are coerced to the task's parameter types her
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 from opsrunner.errors import Location, UsageError, WorkflowError, WorkflowErrors, suggest
 from opsrunner.hoststate import RUNTIME_NAMES
 from opsrunner.inventory.patterns import parse_limit
+from opsrunner.pathnames import is_file, path_problem
 from opsrunner.registry import Registry
 from opsrunner.taskspec import TaskSpec
 from opsrunner.workflow.check import (
@@ -29,9 +31,10 @@ from opsrunner.yamlsrc import KeyPath, load_yaml
 TOP_KEYS = ("name", "hosts", "strategy", "batch", "max_fail_percentage", "window", "vars",
             "steps", "always", "verify", "profile")
 MAX_SECONDS = 30 * 86400.0
-"""The longest ``timeout:`` or ``delay:`` a step may have (30 days)."""
+"""The longest ``timeout:``, ``delay:`` or ``estimate:`` a step may have (30 days)."""
 STEP_KEYS = ("name", "task", "with", "when", "register", "retries", "delay", "until",
              "timeout", "estimate", "on_error", "run_once")
+_PERCENT = re.compile(r"\s*([0-9]{1,3})\s*%", re.ASCII)
 _STEP_HINTS = {"args": "; task parameters go under 'with'", "params": "; use 'with'",
                "ignore_errors": "; use 'on_error: continue'"}
 
@@ -82,6 +85,11 @@ def _profile(check: Checker, top: dict[str, Any], path: Path) -> Path | None:
     from opsrunner.compliance.load import find_profile, load_profile
 
     where = check.positions.value(("profile",))
+    problem = path_problem(name)
+    if problem is not None:
+        check.report(where, f"'profile' must be a profile name or folder, got {describe(name)}, "
+                            f"which {problem}")
+        return None
     problems: list[str] = []
     for base in (path.resolve().parent.parent, Path.cwd()):
         try:
@@ -120,10 +128,9 @@ def _batch(check: Checker, top: Mapping[str, Any]) -> int | str:
     value = top.get("batch", 1)
     if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
         return value
-    if isinstance(value, str) and value.endswith("%") and value[:-1].strip().isdigit():
-        percent = int(value[:-1])
-        if 1 <= percent <= 100:
-            return f"{percent}%"
+    percent = _PERCENT.fullmatch(value) if isinstance(value, str) else None
+    if percent and 1 <= int(percent.group(1)) <= 100:
+        return f"{int(percent.group(1))}%"
     check.report(check.positions.value(("batch",)),
                  f"'batch' must be an integer >= 1 or a percentage \"1%\"..\"100%\", "
                  f"got {describe(value)}")
@@ -198,11 +205,13 @@ def _estimate(check: Checker, data: Mapping[str, Any], path: KeyPath) -> float |
         from opsrunner.durations import parse_duration
 
         try:
-            return parse_duration(value)
+            seconds = parse_duration(value)
         except UsageError as exc:
             check.report(check.positions.value((*path, "estimate")), f"'estimate': {exc.message}")
             return None
-    return check.number(data, path, "estimate", default=None, minimum=0)
+        if seconds <= MAX_SECONDS:
+            return seconds
+    return check.number(data, path, "estimate", default=None, minimum=0, maximum=MAX_SECONDS)
 
 
 def _spec(check: Checker, registry: Registry, task: str, path: KeyPath) -> TaskSpec | None:
@@ -267,9 +276,13 @@ def _verify(check: Checker, value: Any, base: Path) -> list[Path]:
     files: list[Path] = []
     for index, item in enumerate(value):
         where = check.positions.value(("verify", index))
+        problem = path_problem(base / item) if isinstance(item, str) else None
         if not isinstance(item, str) or not item.strip():
             check.report(where, f"a verify entry must be a file path, got {describe(item)}")
-        elif not (base / item).is_file():
+        elif problem is not None:
+            check.report(where, f"a verify entry must be a file path, got {describe(item)}, "
+                                f"which {problem}")
+        elif not is_file(base / item):
             check.report(where, f"verify file not found: {item} (looked for {base / item})")
         else:
             files.append(base / item)

@@ -74,7 +74,10 @@ def test_coerce_each_kind(value, annotation, expected):
 @pytest.mark.parametrize("value, annotation, message", [
     ("x", int | None, "expected int | None, got str 'x'"),
     (None, int, "expected an integer, got NoneType None"),
-    (True, float, "expected a number, got bool True"), ("1,5", float, "expected a number"),
+    (True, float, "expected a finite number, got bool True"),
+    ("1,5", float, "expected a finite number"), ("inf", float, "got str 'inf'"),
+    (float("nan"), float, "expected a finite number"),
+    (10 ** 400, float, "expected a finite number, got int of about 401 digits"),
     (True, str, "expected a string, got bool True"), (b"ab", list[int], "expected a list"),
     ("/x", Path, "expected Path, got str '/x'"),
 ])
