@@ -130,14 +130,16 @@ def find_windows_file(inventory: str | None, option: str | None) -> Path | None:
     if option:
         path = Path(option)
         if not path.is_file():
-            why = "is a folder" if path.is_dir() else "does not exist"
+            why = ("is a folder" if path.is_dir() else
+                   "is not a regular file" if path.exists() else "does not exist")
             raise UsageError(f"windows file {option!r} {why}; give a windows.yaml file")
         return path
     if not inventory:
         return None
     where = Path(inventory)
     folder = where if where.is_dir() else where.parent
-    found = [folder / name for name in FILE_NAMES if (folder / name).is_file()]
+    # exists(), not is_file(): a FIFO or folder named windows.yaml is refused, not skipped
+    found = [folder / name for name in FILE_NAMES if (folder / name).exists()]
     if len(found) > 1:
         raise UsageError(f"both {found[0]} and {found[1]} exist; keep one, or give --windows")
     return found[0] if found else None

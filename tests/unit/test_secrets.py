@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from opsrunner.secrets import (
     secret_from_env,
     secret_from_file,
 )
+from tests.unit.deadline import deadline
 
 
 def secret_file(folder: Path, name: str, content: str, mode: int = 0o600) -> Path:
@@ -125,6 +127,25 @@ class TestReadSecret:
         (tmp_path / "dir").mkdir(mode=0o700)
         with pytest.raises(UsageError, match=r"secret file .*dir is not a regular file \(a folder\)"):
             secret_from_file("dir", tmp_path, "w")
+
+    def test_fifo_is_refused_without_blocking(self, tmp_path: Path) -> None:
+        os.mkfifo(tmp_path / "pw", 0o600)
+        with deadline(), pytest.raises(UsageError) as caught:
+            secret_from_file("pw", tmp_path, "w")
+        assert str(caught.value) == f"w: secret file {tmp_path / 'pw'} is not a regular file (a FIFO)"
+
+    def test_device_is_refused(self, tmp_path: Path) -> None:
+        with deadline(), pytest.raises(UsageError) as caught:
+            secret_from_file("/dev/zero", tmp_path, "w")
+        assert str(caught.value) == ("w: secret file /dev/zero is not a regular file "
+                                     "(a character device)")
+
+    def test_a_huge_file_is_refused_with_the_limit(self, tmp_path: Path) -> None:
+        file = secret_file(tmp_path, "pw", "x" * (65 * 1024))
+        with pytest.raises(UsageError) as caught:
+            secret_from_file("pw", tmp_path, "w")
+        assert str(caught.value) == (f"w: secret file {file} is 65 KiB; secret files are "
+                                     "limited to 64 KiB")
 
     def test_empty_file(self, tmp_path: Path) -> None:
         secret_file(tmp_path, "pw", "\n")

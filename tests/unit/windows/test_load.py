@@ -419,3 +419,20 @@ def test_find_windows_file(tmp_path):
         find_windows_file(str(inventory), str(tmp_path / "nope.yaml"))
     with pytest.raises(UsageError, match="is a folder"):
         find_windows_file(None, str(inventory))
+
+
+def test_a_fifo_windows_file_is_refused_not_skipped(tmp_path):
+    import os
+
+    from tests.unit.deadline import deadline
+
+    inventory = tmp_path / "inv"
+    inventory.mkdir()
+    os.mkfifo(inventory / "windows.yaml")
+    found = find_windows_file(str(inventory), None)
+    assert found == inventory / "windows.yaml"
+    with deadline(), pytest.raises(WorkflowErrors) as caught:
+        load_windows(found)
+    assert str(caught.value) == f"{found}: windows file is not a regular file (a FIFO)"
+    with pytest.raises(UsageError, match=r"windows file '.*windows.yaml' is not a regular file"):
+        find_windows_file(None, str(found))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import socket
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from opsrunner.connection import ConnectOptions
 from opsrunner.connection.ssh import SSHConnection
 from opsrunner.errors import HostConnectionError
 from opsrunner.host import Host
+from tests.unit.deadline import deadline
 
 
 def host(**fields: object) -> Host:
@@ -71,3 +73,49 @@ def test_importing_the_core_does_not_import_paramiko() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_a_fifo_or_device_ssh_key_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "id_ed25519"
+    os.mkfifo(fifo, 0o600)
+    with deadline(), pytest.raises(HostConnectionError) as err:
+        SSHConnection(host(ssh_key=str(fifo)), ConnectOptions()).run("true")
+    assert str(err.value) == (f"db1 (db1.example:2222): ssh key {fifo} is not a regular file "
+                              "(a FIFO)")
+    with deadline(), pytest.raises(HostConnectionError) as err:
+        SSHConnection(host(ssh_key="/dev/zero"), ConnectOptions()).run("true")
+    assert str(err.value) == ("db1 (db1.example:2222): ssh key /dev/zero is not a regular file "
+                              "(a character device)")
+
+
+def test_a_huge_ssh_key_is_refused_with_the_limit(tmp_path: Path) -> None:
+    big = tmp_path / "id_rsa"
+    big.write_bytes(b"-" * (1024 * 1024))
+    with pytest.raises(HostConnectionError) as err:
+        SSHConnection(host(ssh_key=str(big)), ConnectOptions()).run("true")
+    assert str(err.value) == (f"db1 (db1.example:2222): ssh key {big} is 1 MiB; ssh keys are "
+                              "limited to 64 KiB")
+
+
+@pytest.mark.parametrize("key_type", ["ed25519", "rsa", "ecdsa"])
+def test_a_key_is_read_once_into_the_same_key_paramiko_loads(tmp_path: Path,
+                                                             key_type: str) -> None:
+    import paramiko
+
+    from opsrunner.connection.ssh.connect import _load_key
+
+    path = tmp_path / f"id_{key_type}"
+    subprocess.run(["ssh-keygen", "-q", "-t", key_type, "-N", "", "-f", str(path)], check=True)
+    key = _load_key(host(ssh_key=str(path)), "db1")
+    assert key is not None and key == paramiko.PKey.from_path(path)
+
+
+def test_an_encrypted_key_names_the_remedy_and_no_key_material(tmp_path: Path) -> None:
+    path = tmp_path / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "secret-pass", "-f", str(path)],
+                   check=True)
+    with pytest.raises(HostConnectionError) as err:
+        SSHConnection(host(ssh_key=str(path)), ConnectOptions()).run("true")
+    assert str(err.value) == (f"db1 (db1.example:2222): ssh key {path} is encrypted; use an "
+                              "unencrypted key, or load it into an ssh agent and leave ssh_key "
+                              "unset")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import stat
 import subprocess
 import threading
@@ -19,6 +20,7 @@ from opsrunner.connection.ssh.hostkeys import (
     read_known_hosts,
 )
 from opsrunner.errors import HostKeyError
+from tests.unit.deadline import deadline
 
 NAME = "[127.0.0.11]:2222"
 
@@ -213,3 +215,29 @@ def test_the_policy_hands_the_key_to_verify(tmp_path: Path, keys: dict[str, Key]
     policy = KnownHostsPolicy(known(tmp_path, None))
     with pytest.raises(HostKeyError, match="is not known"):
         policy.missing_host_key(paramiko.SSHClient(), NAME, keys["a"].pkey)
+
+
+def test_a_fifo_known_hosts_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "known_hosts"
+    os.mkfifo(fifo)
+    with deadline(), pytest.raises(HostKeyError) as caught:
+        KnownHosts(fifo, accept_new=True)
+    assert str(caught.value) == f"known_hosts file {fifo} is not a regular file (a FIFO)"
+
+
+def test_a_device_or_folder_as_known_hosts_is_refused(tmp_path: Path) -> None:
+    with deadline(), pytest.raises(HostKeyError, match=r"^known_hosts file /dev/zero is not a "
+                                                       r"regular file \(a character device\)$"):
+        read_known_hosts(Path("/dev/zero"))
+    with pytest.raises(HostKeyError, match=r"is not a regular file \(a folder\)$"):
+        read_known_hosts(tmp_path)
+
+
+def test_a_known_hosts_over_its_limit_is_refused(tmp_path: Path) -> None:
+    big = tmp_path / "known_hosts"
+    with big.open("wb") as fh:
+        fh.truncate(33 * 2**20)
+    with pytest.raises(HostKeyError) as caught:
+        read_known_hosts(big)
+    assert str(caught.value) == (f"known_hosts file {big} is 33 MiB; known_hosts files are "
+                                 "limited to 32 MiB")
