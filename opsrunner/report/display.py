@@ -17,8 +17,17 @@ _STYLE = {"ok": "green", "changed": "yellow", "failed": "bold red", "skipped": "
           "passed": "green", "error": "bold red", "deferred": "magenta"}
 
 
+FLUSH_INTERVAL = 0.1
+"""Seconds a printed line may wait so that lines arriving together are drawn in one go."""
+
+
 class ProgressDisplay:
-    """A run-event plugin (:mod:`opsrunner.hookspecs`) drawing on ``console`` (stderr by default)."""
+    """A run-event plugin (:mod:`opsrunner.hookspecs`) drawing on ``console`` (stderr by default).
+
+    Lines are drawn at a bounded rate: those arriving within :data:`FLUSH_INTERVAL` of each
+    other are printed together, in their order, so a hundred hosts finishing a step cost one
+    redraw of the progress bar, not a hundred. Every line is printed by the end of the run.
+    """
 
     def __init__(self, console: Console | None = None, *, verbose: bool = False) -> None:
         self.console = console or Console(stderr=True)
@@ -28,6 +37,8 @@ class ProgressDisplay:
                                   MofNCompleteColumn(), TimeElapsedColumn(),
                                   console=self.console, transient=True)
         self._bar = self._progress.add_task("", total=None)
+        self._pending: list[Text] = []
+        self._timer: threading.Timer | None = None
 
     @hookimpl
     def opsrunner_run_started(self, report: RunReport, hosts: Sequence[str], steps: int) -> None:
@@ -56,17 +67,39 @@ class ProgressDisplay:
                     line.append(f"\n{'':20}{record.msg}", style=_STYLE[record.status])
                 if record.ignored:
                     line.append("  (ignored: on_error continue)", style="dim")
-                self.console.print(line)
+                self._print_soon(line)
 
     @hookimpl
     def opsrunner_host_log(self, host: str, message: str) -> None:
         with self._lock:
-            self.console.print(Text(f"  {host:<16} {message}", style="dim"))
+            self._print_soon(Text(f"  {host:<16} {message}", style="dim"))
 
     @hookimpl
     def opsrunner_run_finished(self, report: RunReport) -> None:
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._flush()
         self._progress.stop()
         print_summary(report, self.console, resume_hint=True)
+
+    def _print_soon(self, line: Text) -> None:
+        """Queue ``line`` (the caller holds the lock); a timer prints the queue shortly."""
+        self._pending.append(line)
+        if self._timer is None:
+            self._timer = threading.Timer(FLUSH_INTERVAL, self._flush_locked)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _flush_locked(self) -> None:
+        with self._lock:
+            self._flush()
+
+    def _flush(self) -> None:
+        self._timer = None
+        if self._pending:
+            lines, self._pending = self._pending, []
+            self.console.print(Text("\n").join(lines))
 
 
 def print_summary(report: RunReport, console: Console, *, resume_hint: bool = False) -> None:
