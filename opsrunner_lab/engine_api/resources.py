@@ -119,7 +119,7 @@ class Resources:
             docs = listed(docs, query)
         if query.get("search"):
             search = Search(query["search"],
-                            query.get("case_sensitive", "false").lower() == "true")
+                            query.get("case_sensitive", "false").lower() == "true", key)
             docs = search.select(docs, key, Relations(self.catalog),
                                  _number(query, "max") if "max" in query else -1)
         if "max" in query and _number(query, "max") >= 0:

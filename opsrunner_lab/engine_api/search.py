@@ -10,14 +10,16 @@ any of them does (``!=``: if none is equal). ``sortby FIELD [asc|desc]`` orders 
 ``page N`` answers the N-th page of ``max`` entities (without ``max``: page 1 is everything).
 
 A query that breaks the grammar, or names a field or object the collection lacks, is a 400
-``Operation Failed`` fault. Its detail is what ovirt-engine's ``SearchQuery`` sets as the query's
-exception string (public source; no real answer is in the lab's reference bodies): the query
-text with the offending part between ``$`` marks (``$colour$=red and name=x``), or, when that
-part ends the query, the name of the checker's ``SyntaxError`` kind (``INVALID_CONDITION_VALUE``
-for ``name=``). The REST layer passes that string through ``backendFailure(String)``, which,
-unlike validation messages, adds no ``[...]``. Not verified against a live engine: the status
-(the string is no engine message, so its status falls to the default), and the exact spans the
-engine's checker marks (here: the offending token).
+``Operation Failed`` fault, as ovirt-engine's source answers it: ``SearchQuery`` sets as the
+query's exception string the searched text (the REST layer's type prefix, ``VMs : ``, then the
+query) with the offending part between ``$`` marks, or, when that part ends the query, the name
+of the checker's ``SyntaxError`` kind; ``backendFailure`` hands that string to the
+ErrorTranslator, which, as it is no message key, lower-cases it with ``_`` as spaces (a text
+starting ``$word `` is kept as it is), and since it is no ``EngineMessage`` either its status
+falls to ``handleError``'s 400. So ``name=`` on hosts answers ``invalid condition value`` and
+``colour=red and name=x`` ``hosts : $colour$=red and name=x``. Not emulated: the engine's
+checker marks a span found character by character (where the text stops completing a known
+word); here the span is the offending token.
 """
 
 from __future__ import annotations
@@ -44,11 +46,27 @@ NameOf = Callable[[Document], str | None]
 Values = Callable[[Document, str | None, str], list[object] | None]
 
 
-def syntax_fault(text: str, kind: str, start: int, end: int) -> ApiFault:
-    """The engine's 400 for ``text`` failing with ``kind`` at ``start:end``."""
+# The REST layer's prefix of each collection's search text (QueryHelper's return types).
+RETURN_TYPES = {"vms": "VMs", "hosts": "Hosts", "clusters": "Clusters",
+                "datacenters": "Datacenter", "storagedomains": "Storage",
+                "templates": "Template", "users": "Users", "events": "Events",
+                "disks": "Disks", "jobs": "Jobs"}
+_VARIABLE = re.compile(r"\$[^{}\s]+ .*", re.DOTALL)
+
+
+def translated(text: str) -> str:
+    """What the engine's ErrorTranslator answers for a text that is no message key."""
+    return text if _VARIABLE.fullmatch(text) else text.lower().replace("_", " ")
+
+
+def syntax_fault(text: str, kind: str, start: int, end: int, collection: str = "") -> ApiFault:
+    """The engine's 400 for ``text`` (searched in ``collection``) failing with ``kind`` at
+    ``start:end``."""
     if start < end < len(text.rstrip()):
-        return ApiFault(400, f"{text[:start]}${text[start:end]}${text[end:]}")
-    return ApiFault(400, kind)
+        prefix = f"{RETURN_TYPES[collection]} : " if collection in RETURN_TYPES else ""
+        return ApiFault(400, translated(f"{prefix}{text[:start]}${text[start:end]}$"
+                                        f"{text[end:]}"))
+    return ApiFault(400, translated(kind))
 
 
 def _millis(value: str) -> int | None:
@@ -105,13 +123,17 @@ def _sort_key(value: object, key: str) -> tuple[int, int, str]:
 class Search:
     """A parsed query; a 400 fault when ``text`` breaks the grammar."""
 
-    def __init__(self, text: str, case_sensitive: bool = False) -> None:
+    def __init__(self, text: str, case_sensitive: bool = False, collection: str = "") -> None:
         self.text = text
         self.case_sensitive = case_sensitive
+        self.collection = collection
         try:
             self.query = parse(text)
         except SyntaxFault as fault:
-            raise syntax_fault(text, fault.kind, fault.start, fault.end) from None
+            raise self._fault(fault.kind, fault.start, fault.end) from None
+
+    def _fault(self, kind: str, start: int, end: int) -> ApiFault:
+        return syntax_fault(self.text, kind, start, end, self.collection)
 
     @property
     def conditions(self) -> list[Condition]:
@@ -125,7 +147,7 @@ class Search:
         names = set(known)
         for term in self.conditions:
             if term.obj is not None or ALIASES.get(term.fld, term.fld) not in names:
-                raise syntax_fault(self.text, "INVALID_CONDITION_FILED_OR_SORTBY", *term.span)
+                raise self._fault("INVALID_CONDITION_FILED_OR_SORTBY", *term.span)
 
     def matches(self, doc: Document, name_of: NameOf) -> bool:
         """Whether the document ``doc`` matches, reading its own keys only."""
@@ -159,7 +181,7 @@ class Search:
         """
         source = entity_collection(collection_key)
         if self.query.prefix is not None and OBJECTS.get(self.query.prefix) != source:
-            raise syntax_fault(self.text, "INVALID_SEARCH_OBJECT", *self.query.prefix_span)
+            raise self._fault("INVALID_SEARCH_OBJECT", *self.query.prefix_span)
         known = {key for doc in docs for key in doc}
 
         def resolve(obj: str | None, fld: str, span: tuple[int, int]
@@ -168,7 +190,7 @@ class Search:
             if getter is None:
                 if not docs:
                     return lambda doc: []
-                raise syntax_fault(self.text, "INVALID_CONDITION_FILED_OR_SORTBY", *span)
+                raise self._fault("INVALID_CONDITION_FILED_OR_SORTBY", *span)
             return getter
 
         getters = {(term.obj, term.fld): resolve(term.obj, term.fld, term.span)
@@ -181,7 +203,7 @@ class Search:
             if getter is None:
                 if not docs:
                     return chosen
-                raise syntax_fault(self.text, "INVALID_SORT_FIELD", *self.query.sort_span)
+                raise self._fault("INVALID_SORT_FIELD", *self.query.sort_span)
             sort_key = FIELDS.get(source, {}).get(fld, fld)
 
             def order(doc: Document, read: Callable[[Document], list[object]] = getter

@@ -97,10 +97,10 @@ def test_events_sorted_and_filtered(system: sdk.services.SystemService) -> None:
 
 
 @pytest.mark.parametrize(("query", "detail"), [
-    ("name kvm1", "INVALID_CONDITION_RELATION"),
-    ("name=kvm1 and", "INVALID_POST_OR_AND_PHRASE"),
-    ("colour=red and name=kvm1", "$colour$=red and name=kvm1"),
-    ("name=kvm1 sortby name sideways page 1", "name=kvm1 sortby name $sideways$ page 1"),
+    ("name kvm1", "invalid condition relation"),
+    ("name=kvm1 and", "invalid post or and phrase"),
+    ("colour=red and name=kvm1", "hosts : $colour$=red and name=kvm1"),
+    ("name=kvm1 sortby name sideways page 1", "hosts : name=kvm1 sortby name $sideways$ page 1"),
 ])
 def test_a_malformed_query_is_the_engines_400(system: sdk.services.SystemService, query: str,
                                               detail: str) -> None:

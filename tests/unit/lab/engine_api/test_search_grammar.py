@@ -58,7 +58,7 @@ def catalog(tmp_path: Path) -> Catalog:
 def names(catalog: Catalog, collection: str, query: str, max_count: int = -1,
           case_sensitive: bool = False) -> list[str]:
     docs = catalog.documents(collection)
-    found = Search(query, case_sensitive).select(docs, collection, Relations(catalog), max_count)
+    found = Search(query, case_sensitive, collection).select(docs, collection, Relations(catalog), max_count)
     return [str(doc.get("name", doc["id"])) for doc in found]
 
 
@@ -157,20 +157,20 @@ def test_page_uses_max_as_page_size(catalog: Catalog) -> None:
 
 
 @pytest.mark.parametrize(("query", "expected"), [
-    ("name kvm1", "INVALID_CONDITION_RELATION"),
-    ("name kvm1 and status=up", "name $kvm1$ and status=up"),
-    ("name=", "INVALID_CONDITION_VALUE"),
-    ("name=a and", "INVALID_POST_OR_AND_PHRASE"),
-    ("name=a or", "INVALID_POST_OR_AND_PHRASE"),
-    ("name=a name=b", "name=a $name$=b"),
-    ("and name=a", "$and$ name=a"),
-    ("name=a sortby", "INVALID_SORT_FIELD"),
-    ("name=a sortby name up", "INVALID_SORT_DIRECTION"),
-    ("sortby name sideways page 1", "sortby name $sideways$ page 1"),
-    ("page x", "INVALID_PAGE_FEILD"),
-    ("page 1 name=a", "page 1 $name$=a"),
-    ('name="kvm1', 'name=$"$kvm1'),
-    ("a..b=c", "$a..b$=c"),
+    ("name kvm1", "invalid condition relation"),
+    ("name kvm1 and status=up", "hosts : name $kvm1$ and status=up"),
+    ("name=", "invalid condition value"),
+    ("name=a and", "invalid post or and phrase"),
+    ("name=a or", "invalid post or and phrase"),
+    ("name=a name=b", "hosts : name=a $name$=b"),
+    ("and name=a", "hosts : $and$ name=a"),
+    ("name=a sortby", "invalid sort field"),
+    ("name=a sortby name up", "invalid sort direction"),
+    ("sortby name sideways page 1", "hosts : sortby name $sideways$ page 1"),
+    ("page x", "invalid page feild"),
+    ("page 1 name=a", "hosts : page 1 $name$=a"),
+    ('name="kvm1', 'hosts : name=$"$kvm1'),
+    ("a..b=c", "hosts : $a..b$=c"),
 ])
 def test_malformed_queries_are_the_engines_400(query: str, expected: str) -> None:
     with pytest.raises(ApiFault) as fault:
@@ -180,17 +180,17 @@ def test_malformed_queries_are_the_engines_400(query: str, expected: str) -> Non
 
 
 def parse_and_build(query: str) -> Search:
-    return Search(query)
+    return Search(query, collection="hosts")
 
 
 @pytest.mark.parametrize(("collection", "query", "expected"), [
-    ("hosts", "colour=red and name=x", "$colour$=red and name=x"),
-    ("hosts", "colour=red", "$colour$=red"),
-    ("hosts", "Widgets.name=x", "$Widgets.name$=x"),
-    ("hosts", "Vms.colour=x", "$Vms.colour$=x"),
-    ("hosts", "Vms: name=x", "$Vms$: name=x"),
-    ("hosts", "sortby colour", "INVALID_SORT_FIELD"),
-    ("events", "sortby colour desc", "sortby $colour$ desc"),
+    ("hosts", "colour=red and name=x", "hosts : $colour$=red and name=x"),
+    ("hosts", "colour=red", "hosts : $colour$=red"),
+    ("hosts", "Widgets.name=x", "hosts : $widgets.name$=x"),
+    ("hosts", "Vms.colour=x", "hosts : $vms.colour$=x"),
+    ("hosts", "Vms: name=x", "hosts : $vms$: name=x"),
+    ("hosts", "sortby colour", "invalid sort field"),
+    ("events", "sortby colour desc", "events : sortby $colour$ desc"),
 ])
 def test_unknown_fields_and_objects_are_400(catalog: Catalog, collection: str, query: str,
                                             expected: str) -> None:
