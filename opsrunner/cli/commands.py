@@ -467,7 +467,7 @@ def show_inventory(path: str, limit: str | None, plugin_dirs: Sequence[str], out
         return EXIT_USAGE
     described = inventory.describe(hosts)
     if output == "json":
-        json.dump(described, sys.stdout, indent=2, default=str)
+        sys.stdout.write(json.dumps(described, indent=2, default=str))
         sys.stdout.write("\n")
     else:
         import yaml

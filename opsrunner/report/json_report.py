@@ -22,5 +22,4 @@ class JsonReport:
     @hookimpl
     def opsrunner_run_finished(self, report: RunReport) -> None:
         stream = self.stream or sys.stdout
-        json.dump(report.as_json(), stream, indent=2)
-        stream.write("\n")
+        stream.write(json.dumps(report.as_json(), indent=2) + "\n")  # one write, not thousands
