@@ -258,3 +258,26 @@ def test_a_huge_output_is_kept_by_its_tail_and_the_record_says_so(
     journal = next((tmp_path / "state" / "runs").glob("*.jsonl"))
     assert journal.stat().st_size < 4 << 20  # stdout, registered stdout and its lines: 1 MiB each
     assert (tmp_path / "j.xml").stat().st_size < 2 << 20
+
+
+@pytest.mark.parametrize(("where", "problem"), [
+    ("afile/state", "cannot create the run journal in {base}/afile/state/runs: Not a directory; "
+                    "choose another folder with --state-dir"),
+    ("/proc/opsrunner-state", "cannot create the run journal in /proc/opsrunner-state/runs: "),
+])
+def test_a_state_folder_that_cannot_be_written_is_refused_before_the_first_step(
+        cli: Cli, local_inventory: Callable[..., Path], write_workflow: Callable[[str], Path],
+        tmp_path: Path, where: str, problem: str) -> None:
+    base = tmp_path / "out"
+    base.mkdir()
+    (base / "afile").write_text("")
+    state = where if where.startswith("/") else str(base / where)
+    inv = local_inventory(("h1",))
+    wf = write_workflow(f"""
+        name: state
+        steps:
+          - {{name: s, task: command, with: {{cmd: "touch {tmp_path}/ran"}}}}
+    """)
+    code, out, err = cli("run", str(wf), "-i", str(inv), "--state-dir", state)
+    assert code == 1 and problem.format(base=base) in err, err
+    assert not (tmp_path / "ran").exists() and "Traceback" not in out + err
