@@ -10,6 +10,7 @@ off keeps the TCP connection open, so only this notices it.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Any
 
@@ -138,10 +139,10 @@ class ServerAlive:
             self._due.clear()
             if self._stop.is_set() or not self.transport.is_active():
                 return
-            try:
+            # A failed send (the transport closing, a key exchange that timed out) is a request
+            # without an answer: the watch counts it.
+            with contextlib.suppress(EOFError, OSError, paramiko.SSHException):
                 self.transport.send_keepalive()
-            except (EOFError, OSError, paramiko.SSHException):
-                return
 
 
 def _seconds(value: float) -> str:
