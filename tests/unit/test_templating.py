@@ -160,3 +160,12 @@ def test_validate_and_check_run_of_a_costly_workflow(cli, write_workflow, local_
     assert f"{workflow}:4:" in steps["power"]["msg"]
     assert "exponent too large: 9 ** 387420489" in steps["power"]["msg"]
     assert steps["tidy"]["status"] != "failed"
+
+
+def test_validate_of_a_literal_too_long_for_str_is_a_located_error(cli, write_workflow):
+    workflow = write_workflow('name: big\nsteps:\n  - {name: s, task: command, with: '
+                              '{cmd: "echo {{ ' + "9" * 5000 + ' }}"}}\n')
+    code, out, err = cli("validate", str(workflow))
+    assert code == 1
+    assert f"{workflow}:3:" in err and "template error: ValueError: Exceeds the limit" in err
+    assert "Traceback" not in out + err
