@@ -4,9 +4,11 @@ and cross-entity objects: :mod:`.search_fields`).
 Values match case-insensitively unless the request says ``case_sensitive=true`` (as real
 engines answer: the API model documents ``true`` as the default, yet a request without the
 parameter matches regardless of case); ``*`` is a wildcard. ``severity`` compares by rank
-(``severity>normal``), numbers as numbers, ``time``/dates as instants (``time>2026-12-03``,
-``time>"12/03/2026 10:00"`` or epoch milliseconds). A field reaching related entities matches if
-any of them does (``!=``: if none is equal). ``sortby FIELD [asc|desc]`` orders the matches;
+(``severity>normal``), numbers as numbers, ``time`` and ``creationdate`` as the engine's dates
+(:mod:`.search_dates`: ``time>2026-12-03``, ``time>"12/03/2026 10:00"``, epoch milliseconds,
+``time>yesterday``; ``=`` the whole day). Free text (a lone ``web*``) matches an entity one of
+whose text fields contains it. A field reaching related entities matches if any of them does
+(``!=``: if none is equal). ``sortby FIELD [asc|desc]`` orders the matches;
 ``page N`` answers the N-th page of ``max`` entities (without ``max``: page 1 is everything).
 
 A query that breaks the grammar, or names a field or object the collection lacks, is a 400
@@ -26,20 +28,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 from typing import TypeVar
 
 from opsrunner_lab.engine_api.faults import ApiFault
 from opsrunner_lab.engine_api.model import Document
+from opsrunner_lab.engine_api.search_dates import DATE_FIELDS, absolute_millis, date_matches
 from opsrunner_lab.engine_api.search_fields import FIELDS, OBJECTS, Relations, entity_collection
-from opsrunner_lab.engine_api.search_syntax import Condition, SyntaxFault, parse
+from opsrunner_lab.engine_api.search_syntax import FREE_TEXT, Condition, SyntaxFault, parse
 
 SEVERITY_RANK = {"normal": 0, "warning": 1, "error": 2, "alert": 3}
 # Search names of fields whose document key differs (used when a collection has no table).
 ALIASES = {"datacenter": "data_center", "storage": "storage_domain", "message": "description",
            "type": "code"}
-_DATES = ("%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M",
-          "%Y-%m-%d %H:%M:%S", "%m/%d/%Y", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S")
+_NOT_FREE_TEXT = frozenset({"id", "status", "severity", "type", "format", "content_type",
+                            "disk_type", "shareable", "wipe_after_delete", "external_status"})
 _TIME_FIELDS = frozenset({"time", "creation_time", "start_time", "creationdate", "uptime"})
 _Ordered = TypeVar("_Ordered", int, str)
 NameOf = Callable[[Document], str | None]
@@ -69,18 +71,11 @@ def syntax_fault(text: str, kind: str, start: int, end: int, collection: str = "
     return ApiFault(400, translated(kind))
 
 
-def _millis(value: str) -> int | None:
-    if value.lstrip("-").isdigit():
-        return int(value)
-    for form in _DATES:
-        try:
-            return int(datetime.strptime(value, form).replace(tzinfo=UTC).timestamp() * 1000)
-        except ValueError:
-            continue
-    return None
-
-
 def _compare(key: str, actual: str, op: str, wanted: str, case_sensitive: bool) -> bool:
+    if key in DATE_FIELDS:
+        dated = date_matches(actual, op, wanted)
+        if dated is not None:
+            return dated
     if op in ("=", "!="):
         pattern = ".*".join(re.escape(part) for part in wanted.split("*"))
         flags = re.DOTALL if case_sensitive else re.IGNORECASE | re.DOTALL
@@ -88,7 +83,7 @@ def _compare(key: str, actual: str, op: str, wanted: str, case_sensitive: bool) 
     if key == "severity" and actual in SEVERITY_RANK and wanted.lower() in SEVERITY_RANK:
         return _ordered(op, SEVERITY_RANK[actual], SEVERITY_RANK[wanted.lower()])
     if key in _TIME_FIELDS:
-        left, right = _millis(actual), _millis(wanted)
+        left, right = absolute_millis(actual), absolute_millis(wanted)
         if left is not None and right is not None:
             return _ordered(op, left, right)
     if actual.lstrip("-").isdigit() and wanted.lstrip("-").isdigit():
@@ -112,12 +107,24 @@ def _sort_key(value: object, key: str) -> tuple[int, int, str]:
     text = "" if value is None else str(value)
     if key == "severity" and text in SEVERITY_RANK:
         return (0, SEVERITY_RANK[text], "")
-    millis = _millis(text) if key in _TIME_FIELDS else None
+    millis = absolute_millis(text) if key in _TIME_FIELDS else None
     if millis is not None:
         return (0, millis, "")
     if text.lstrip("-").isdigit():
         return (0, int(text), "")
     return (1, 0, text.lower())
+
+
+def _free_text_reader(source: str) -> Callable[[Document], list[object]]:
+    """The text values free text matches: the entity's own text fields (not its id and
+    enumerations; every top-level text of a collection without a field table)."""
+    paths = [path for name, path in FIELDS.get(source, {}).items()
+             if not path.startswith("@") and name not in _NOT_FREE_TEXT]
+
+    def read(doc: Document) -> list[object]:
+        values = ([_path(doc, path) for path in paths] if paths else list(doc.values()))
+        return [value for value in values if isinstance(value, str)]
+    return read
 
 
 class Search:
@@ -127,8 +134,10 @@ class Search:
         self.text = text
         self.case_sensitive = case_sensitive
         self.collection = collection
+        source = FIELDS.get(entity_collection(collection)) if collection else None
+        names = frozenset(source or {name for table in FIELDS.values() for name in table})
         try:
-            self.query = parse(text)
+            self.query = parse(text, names)
         except SyntaxFault as fault:
             raise self._fault(fault.kind, fault.start, fault.end) from None
 
@@ -146,12 +155,16 @@ class Search:
         """A 400 fault for a field none of ``known`` document keys is."""
         names = set(known)
         for term in self.conditions:
+            if term.fld == FREE_TEXT and term.obj is None:
+                continue
             if term.obj is not None or ALIASES.get(term.fld, term.fld) not in names:
                 raise self._fault("INVALID_CONDITION_FILED_OR_SORTBY", *term.span)
 
     def matches(self, doc: Document, name_of: NameOf) -> bool:
         """Whether the document ``doc`` matches, reading its own keys only."""
         def values(one: Document, obj: str | None, fld: str) -> list[object] | None:
+            if fld == FREE_TEXT:
+                return [value for value in one.values() if isinstance(value, str)]
             raw = one.get(ALIASES.get(fld, fld))
             if isinstance(raw, dict):
                 return [] if name_of(raw) is None else [name_of(raw)]
@@ -222,6 +235,8 @@ class Search:
     def _getter(self, source: str, obj: str | None, fld: str, known: set[str],
                 relations: Relations) -> Callable[[Document], list[object]] | None:
         """How to read field ``fld`` (of related ``obj`` entities) of ``source``'s entities."""
+        if fld == FREE_TEXT and obj is None:
+            return _free_text_reader(source)
         if obj is not None:
             target = OBJECTS.get(obj)
             if target is None:

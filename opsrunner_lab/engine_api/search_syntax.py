@@ -1,7 +1,10 @@
 """The engine's search grammar, parsed: ``[Object:] COND {and|or COND} [sortby FIELD [asc|desc]]
 [page N]`` where ``COND`` is ``FIELD OP VALUE``, ``FIELD`` is ``name`` or ``Object.name``, ``OP``
-one of ``= != < > <= >=``, ``VALUE`` a word (``*`` a wildcard) or a ``"quoted value"``.
-Keywords and field names ignore case; ``and`` binds tighter than ``or``.
+one of ``= != < > <= >=``, ``VALUE`` a word (``*`` a wildcard) or a ``"quoted value"``; or
+``COND`` is free text, a lone word or quoted value that is no field name (``web*``): it matches
+an entity one of whose text fields contains it, as the engine's ``buildFreeTextConditionSql``
+(``ILIKE '%text%'`` over the entity's string columns). Keywords and field names ignore case;
+``and`` binds tighter than ``or``.
 
 A query the grammar refuses raises :class:`SyntaxFault` naming the engine's ``SyntaxError``
 kind (``INVALID_CONDITION_RELATION`` ...) and the span of the offending token.
@@ -15,6 +18,7 @@ from dataclasses import dataclass, field
 _TOKEN = re.compile(r'\s*(?:(?P<quoted>"[^"]*")|(?P<op>!=|>=|<=|=|>|<)|(?P<word>[^\s"=<>!]+))')
 _PREFIX = re.compile(r"\s*(?P<object>[A-Za-z]+)\s*:")
 KEYWORDS = frozenset({"and", "or", "sortby", "page"})
+FREE_TEXT = ""  # the ``fld`` of a free-text condition
 
 
 class SyntaxFault(Exception):
@@ -47,7 +51,8 @@ class Token:
 @dataclass(frozen=True)
 class Condition:
     """``FIELD OP VALUE``; ``obj`` is the cross-entity object (``Storage`` of ``Storage.name``)
-    lowered, or None; ``fld`` is the field name lowered."""
+    lowered, or None; ``fld`` is the field name lowered (:data:`FREE_TEXT` for free text, whose
+    ``value`` is then the ``*text*`` pattern)."""
 
     obj: str | None
     fld: str
@@ -91,8 +96,30 @@ def _field(token: Token) -> tuple[str | None, str]:
     return (obj or None), name
 
 
-def parse(text: str) -> Query:
-    """The query ``text`` parsed; :class:`SyntaxFault` if it breaks the grammar."""
+def _condition(name: Token, op: Token | None, value: Token | None, end: int) -> Condition:
+    """``FIELD OP VALUE`` from its tokens (:class:`SyntaxFault` at the first one missing)."""
+    obj, fld = _field(name)
+    if op is None or op.kind != "op":
+        raise (SyntaxFault("INVALID_CONDITION_RELATION", end, end) if op is None else
+               SyntaxFault("INVALID_CONDITION_RELATION", op.start, op.end))
+    if value is None or value.kind == "op":
+        raise (SyntaxFault("INVALID_CONDITION_VALUE", end, end) if value is None else
+               SyntaxFault("INVALID_CONDITION_VALUE", value.start, value.end))
+    return Condition(obj, fld, op.text, value.value, (name.start, name.end))
+
+
+def _free_text(token: Token, following: Token | None, fields: frozenset[str]) -> bool:
+    """Whether ``token`` is free text: a lone word (no field name) or quoted value."""
+    ends = following is None or following.keyword() is not None
+    if not ends or token.keyword():
+        return False
+    return token.kind == "quoted" or (token.kind == "word" and "." not in token.text
+                                      and token.text.lower() not in fields)
+
+
+def parse(text: str, fields: frozenset[str] = frozenset()) -> Query:
+    """The query ``text`` parsed, ``fields`` being the names that are no free text;
+    :class:`SyntaxFault` if it breaks the grammar."""
     query = Query()
     prefix = _PREFIX.match(text)
     offset = 0
@@ -115,21 +142,18 @@ def parse(text: str) -> Query:
         name = peek()
         if name is None:
             raise end_fault("INVALID_POST_OR_AND_PHRASE")
-        if name.kind != "word" or name.keyword():
+        following = stream[at + 1] if at + 1 < len(stream) else None
+        if _free_text(name, following, fields):
+            at += 1
+            group.append(Condition(None, FREE_TEXT, "=", f"*{name.value}*",
+                                   (name.start, name.end)))
+        elif name.kind != "word" or name.keyword():
             raise SyntaxFault("INVALID_CONDITION_FILED_OR_SORTBY", name.start, name.end)
-        obj, fld = _field(name)
-        at += 1
-        op = peek()
-        if op is None or op.kind != "op":
-            raise (end_fault("INVALID_CONDITION_RELATION") if op is None else
-                   SyntaxFault("INVALID_CONDITION_RELATION", op.start, op.end))
-        at += 1
-        value = peek()
-        if value is None or value.kind == "op":
-            raise (end_fault("INVALID_CONDITION_VALUE") if value is None else
-                   SyntaxFault("INVALID_CONDITION_VALUE", value.start, value.end))
-        at += 1
-        group.append(Condition(obj, fld, op.text, value.value, (name.start, name.end)))
+        else:
+            at += 1
+            group.append(_condition(name, peek(), stream[at + 1] if at + 1 < len(stream)
+                                    else None, len(text)))
+            at += 2
         following = peek()
         conjunction = following.keyword() if following is not None else None
         if conjunction in ("and", "or"):
