@@ -178,7 +178,7 @@ def test_search_by_name_is_case_insensitive_with_wildcards(system: sdk.services.
     with pytest.raises(sdk.Error) as invalid:
         hosts.list(search="name kvm1")
     assert invalid.value.code == 400
-    assert invalid.value.fault.detail == "INVALID_CONDITION_RELATION"
+    assert invalid.value.fault.detail == "invalid condition relation"
 
 
 def test_follow_embeds_sub_collections_and_references(system: sdk.services.SystemService) -> None:
