@@ -38,8 +38,10 @@ Method
   ``/proc/<pid>/stat``, after minus before the run, read once every session process it forked
   has exited and been reaped (sshd reaps its session tree, so its cutime/cstime then hold the
   sessions' privsep, shells and commands); 1/CLK_TCK resolution per host.
-* First connection: host 0 of every run is reached through a loopback TCP relay placed in front
-  of its sshd (its own port, same host keys); the relay records the time of its first accept.
+* First connection: host 0 of every run is reached on a second port of its address, a
+  listener of this script's that records the time of its first accept and hands each
+  connection to ``sshd -i`` (inetd mode: the host's own sshd binary, config and host keys;
+  nothing is relayed, and those sessions' CPU, from ``os.wait4``, is in the sshd-side CPU).
   "start -> first accept" is that time minus the spawn time: the tool's fixed start-up cost
   before it opens its first connection (host 0 is first in every tool's host list; with
   concurrent connects it is an upper bound of the first attempt, by the scheduling jitter).
@@ -76,7 +78,7 @@ from typing import Any
 
 import yaml
 
-from opsrunner_lab.sshd import SshdHost, client_key, free_port
+from opsrunner_lab.sshd import SSHD, SshdHost, client_key, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 DRIVERS = Path(__file__).resolve().with_name("fanout_drivers.py")
@@ -224,27 +226,43 @@ def text_check(size: int, stdout: str) -> str:
 # --- the hosts ----------------------------------------------------------------------------
 
 class AcceptRecorder:
-    """A loopback TCP relay in front of one sshd that records the time of its first accept."""
+    """A loopback listener for one host that records the time of its first accept and hands
+    every connection to its own ``sshd -i`` (inetd mode: the same sshd binary, config and host
+    keys as the host's listener, nothing relayed in the data path). The sessions' CPU is
+    collected with ``os.wait4`` as each ends (:attr:`cpu`)."""
 
-    def __init__(self, address: str, target_port: int) -> None:
-        self.address = address
-        self.target_port = target_port
+    def __init__(self, server: SshdHost) -> None:
+        self.server = server
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind((address, 0))
+        self.sock.bind((server.address, 0))
         self.sock.listen(256)
         self.port = int(self.sock.getsockname()[1])
         self.first: float | None = None
+        self.cpu = 0.0
+        self._lock = threading.Lock()
+        self._sessions: dict[int, subprocess.Popen[bytes]] = {}
         self._thread = threading.Thread(target=self._serve, name="accept-recorder", daemon=True)
         self._thread.start()
 
     def arm(self) -> None:
         self.first = None
 
+    def settle(self, timeout: float = 30.0) -> bool:
+        """Wait until every session it started has ended and was reaped."""
+        deadline = time.monotonic() + timeout
+        while self._sessions:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
     def close(self) -> None:
         with contextlib.suppress(OSError):
             self.sock.shutdown(socket.SHUT_RDWR)
         self.sock.close()
         self._thread.join(timeout=2)
+        for proc in list(self._sessions.values()):
+            kill_group(proc)
 
     def _serve(self) -> None:
         while True:
@@ -255,40 +273,28 @@ class AcceptRecorder:
             now = time.perf_counter()
             if self.first is None:
                 self.first = now
-            threading.Thread(target=self._relay, args=(conn,), daemon=True).start()
+            with conn:
+                argv = [SSHD, "-i", "-f", str(self.server.config_path),
+                        "-E", str(self.server.log_path)]
+                proc = subprocess.Popen(argv, stdin=conn.fileno(), stdout=conn.fileno(),
+                                        stderr=subprocess.DEVNULL, start_new_session=True)
+            with self._lock:
+                self._sessions[proc.pid] = proc
+            threading.Thread(target=self._reap, args=(proc,), daemon=True).start()
 
-    def _relay(self, conn: socket.socket) -> None:
-        try:
-            upstream = socket.create_connection((self.address, self.target_port), timeout=30)
-        except OSError:
-            conn.close()
-            return
-        upstream.settimeout(None)
-        for s in (conn, upstream):
-            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        back = threading.Thread(target=_pump, args=(upstream, conn), daemon=True)
-        back.start()
-        _pump(conn, upstream)
-        back.join()
-        conn.close()
-        upstream.close()
-
-
-def _pump(src: socket.socket, dst: socket.socket) -> None:
-    try:
-        while data := src.recv(65536):
-            dst.sendall(data)
-    except OSError:
-        pass
-    with contextlib.suppress(OSError):
-        dst.shutdown(socket.SHUT_WR)
+    def _reap(self, proc: subprocess.Popen[bytes]) -> None:
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        with self._lock:
+            self.cpu += usage.ru_utime + usage.ru_stime
+            del self._sessions[proc.pid]
 
 
 @dataclass
 class BenchHost:
     server: SshdHost
     sysroot: Path
-    port: int  # what the tools connect to (the relay's port for host 0)
+    port: int  # what the tools connect to (the accept recorder's port for host 0)
 
     @property
     def file(self) -> Path:
@@ -296,14 +302,14 @@ class BenchHost:
 
 
 class Lab:
-    """The sshd hosts, the relay, the client key and the known_hosts file."""
+    """The sshd hosts, the accept recorder, the client key and the known_hosts file."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.key = client_key(folder)
         self.known_hosts = folder / "known_hosts"
         self.hosts: list[BenchHost] = []
-        self.relay: AcceptRecorder | None = None
+        self.recorder: AcceptRecorder | None = None
 
     def start(self, count: int) -> None:
         """Start ``count`` hosts (every one is stopped by :meth:`stop`, even if one fails)."""
@@ -324,19 +330,19 @@ class Lab:
             server.authorize(public)
             server.start()
         first = self.hosts[0]
-        self.relay = AcceptRecorder(first.server.address, first.server.port)
-        first.port = self.relay.port
+        self.recorder = AcceptRecorder(first.server)
+        first.port = self.recorder.port
         lines = [h.server.known_hosts_line() for h in self.hosts]
         lines.append(first.server.known_hosts_line().replace(
-            f"]:{first.server.port} ", f"]:{self.relay.port} "))
+            f"]:{first.server.port} ", f"]:{self.recorder.port} "))
         self.known_hosts.write_text("".join(lines))
 
     def listener_pids(self, size: int) -> list[int]:
         return [h.server.pid for h in self.hosts[:size] if h.server.pid is not None]
 
     def stop(self) -> None:
-        if self.relay is not None:
-            self.relay.close()
+        if self.recorder is not None:
+            self.recorder.close()
         for host in self.hosts:
             with contextlib.suppress(Exception):
                 host.server.stop()
@@ -529,14 +535,16 @@ class Bench:
         for host in hosts:
             host.file.unlink(missing_ok=True)
         wait_sessions_gone(listeners)
-        before = sum(proc_cpu(p) for p in listeners)
-        assert self.lab.relay is not None
-        self.lab.relay.arm()
+        recorder = self.lab.recorder
+        assert recorder is not None
+        recorder.settle()
+        before = sum(proc_cpu(p) for p in listeners) + recorder.cpu
+        recorder.arm()
         started = time.perf_counter()
         m = run_measured(argv, cwd=run_dir, env=self.env)
-        first = self.lab.relay.first
-        reaped = wait_sessions_gone(listeners)
-        sshd_cpu = round(sum(proc_cpu(p) for p in listeners) - before, 3)  # whole ticks
+        first = recorder.first
+        reaped = all([wait_sessions_gone(listeners), recorder.settle()])
+        sshd_cpu = round(sum(proc_cpu(p) for p in listeners) + recorder.cpu - before, 3)
         why = tool.check(size, m.stdout) if m.rc == 0 else \
             f"exit {m.rc}: {(m.stderr or m.stdout).strip()[-400:]}"
         if not why:
