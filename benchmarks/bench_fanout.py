@@ -17,7 +17,8 @@ Method
   byte after it; a run counts only when every host did the whole job.
   - OpenSSH floor: one ``ssh`` process and one session per host, all started at once, the five
     commands as one ``sh`` script, the payload on stdin (``cat > FILE``); curve25519-sha256,
-    StrictHostKeyChecking=yes, no ControlMaster (see ``fanout_drivers.py``).
+    StrictHostKeyChecking=yes, no ControlMaster (see ``fanout_drivers.py``; its wall and CPU
+    include the small Python driver that starts the ssh processes, ~ ``python -c pass``).
   - paramiko: one thread and one connection per host, each command an exec channel, the
     payload by SFTP put, RejectPolicy on the known_hosts file.
   - Nornir 3 threaded (num_workers=N) + nornir_paramiko: paramiko_command per command,
