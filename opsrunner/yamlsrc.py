@@ -40,6 +40,8 @@ MAX_NODES = 200_000
 """Values in one document after alias expansion (bounds "billion laughs")."""
 MAX_DEPTH = 100
 """Levels of lists and mappings within each other (and of merge keys within merged values)."""
+_COLLECTION_TAGS = frozenset({_MAP_TAG, _SEQ_TAG, "tag:yaml.org,2002:set",
+                              "tag:yaml.org,2002:omap", "tag:yaml.org,2002:pairs"})
 _NULL = re.compile(r"~|null|Null|NULL|")
 _BOOLS = "true, false, yes, no, on, off"
 
@@ -197,13 +199,10 @@ class _Loader(yaml.SafeLoader):
 
 def _unsupported(node: yaml.Node) -> str:
     """``unsupported YAML tag '!vault'``, or why a plain-value tag cannot take a list."""
-    if node.tag in yaml.SafeLoader.yaml_constructors and node.tag not in (_MAP_TAG, _SEQ_TAG):
+    if node.tag in yaml.SafeLoader.yaml_constructors and node.tag not in _COLLECTION_TAGS:
         what = "a list" if isinstance(node, yaml.SequenceNode) else "a mapping"
-        return (f"tag !!{node.tag.rsplit(':', 1)[-1]} applies to a plain value, not to {what}"
-                if node.tag not in ("tag:yaml.org,2002:set", "tag:yaml.org,2002:omap",
-                                    "tag:yaml.org,2002:pairs")
-                else f"unsupported YAML tag {node.tag!r}")
-    if node.tag == _MAP_TAG or node.tag == _SEQ_TAG:
+        return f"tag !!{node.tag.rsplit(':', 1)[-1]} applies to a plain value, not to {what}"
+    if node.tag in (_MAP_TAG, _SEQ_TAG):
         want = "a mapping" if node.tag == _MAP_TAG else "a list"
         return f"tag !!{node.tag.rsplit(':', 1)[-1]} applies to {want} only"
     return f"unsupported YAML tag {node.tag!r}"
@@ -302,8 +301,8 @@ class _Builder:
         return result
 
     def _scalar(self, node: yaml.ScalarNode) -> Any:
-        if node.tag not in type(self.loader).yaml_constructors:
-            raise _Problem(f"unsupported YAML tag {node.tag!r}", node.start_mark)
+        if node.tag not in type(self.loader).yaml_constructors or node.tag in _COLLECTION_TAGS:
+            raise _Problem(_unsupported(node), node.start_mark)
         problem = _refused_scalar(node)
         if problem:
             raise _Problem(problem, node.start_mark)

@@ -271,6 +271,8 @@ def test_a_list_of_merged_mappings_gives_the_first_listed_precedence() -> None:
     ("!!int {a: 1}", "tag !!int applies to a plain value, not to a mapping"),
     ("!!map [1]", "tag !!map applies to a mapping only"),
     ("!!seq {a: 1}", "tag !!seq applies to a list only"),
+    ("!!seq x", "tag !!seq applies to a list only"),
+    ("!!set x", "unsupported YAML tag 'tag:yaml.org,2002:set'"),
 ])
 def test_a_value_its_core_tag_refuses_is_a_located_error(value: str, message: str) -> None:
     assert error_of(f"name: n\nwith:\n  cmd: {value}\n") == f"f.yml:3:8: {message}"
