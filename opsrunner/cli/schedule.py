@@ -234,11 +234,16 @@ def _service_environment(env_file: Path | None) -> Iterator[None]:
 def _read_env_file(path: Path) -> dict[str, str]:
     """The ``KEY=VALUE`` lines of an ``EnvironmentFile=`` (comments, blank lines and
     surrounding quotes as systemd reads them); a note when others may read it."""
-    from opsrunner.errors import UsageError
+    from opsrunner.errors import FileRefused, UsageError
+    from opsrunner.regularfile import SECRET_LIMIT, read_regular_file
 
     try:
-        text = path.read_text(encoding="utf-8")
-        mode = path.stat().st_mode
+        contents = read_regular_file(path, what="--env-file", limit=SECRET_LIMIT)
+        text, mode = contents.data.decode("utf-8"), contents.mode
+    except FileRefused as error:
+        raise UsageError(str(error)) from None
+    except UnicodeDecodeError:
+        raise UsageError(f"--env-file {path}: is not UTF-8 text") from None
     except OSError as error:
         raise UsageError(f"--env-file {path}: cannot be read: {error.strerror or error}") from None
     if mode & 0o077:

@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from opsrunner.errors import FileRefused
+from opsrunner.regularfile import YAML_LIMIT, read_regular_file
 from opsrunner.workflow.model import Step, Workflow
 
 
@@ -42,8 +44,9 @@ def settings_digest(workflow: Workflow) -> str:
 def workflow_record(workflow: Workflow) -> dict[str, Any]:
     """The journal header's ``workflow`` object."""
     try:
-        file_digest = _sha256(Path(workflow.path).read_bytes())
-    except OSError:
+        file_digest = _sha256(read_regular_file(workflow.path, what="workflow",
+                                                limit=YAML_LIMIT).data)
+    except (OSError, FileRefused):  # replaced since it was loaded
         file_digest = ""
     return {
         "name": workflow.name, "file": str(Path(workflow.path).resolve()),

@@ -162,3 +162,31 @@ def test_a_fifo_defaults_yaml_in_the_inventory_is_refused(cli: Cli, workflow: Pa
     os.mkfifo(folder / "defaults.yaml")
     assert refused(cli, "inventory", "-i", str(folder)) == (
         f"error: {folder / 'defaults.yaml'}: inventory file is not a regular file (a FIFO)")
+
+
+def test_a_fifo_env_file_is_refused_without_blocking(tmp_path: Path) -> None:
+    from opsrunner.cli.schedule import _read_env_file
+    from opsrunner.errors import UsageError
+
+    fifo = tmp_path / "env"
+    os.mkfifo(fifo, 0o600)
+    with deadline(), pytest.raises(UsageError) as caught:
+        _read_env_file(fifo)
+    assert str(caught.value) == f"--env-file {fifo} is not a regular file (a FIFO)"
+
+
+def test_the_journal_digest_of_a_workflow_replaced_by_a_fifo_is_empty(tmp_path: Path) -> None:
+    from opsrunner.registry import Registry
+    from opsrunner.workflow.digest import workflow_record
+    from opsrunner.workflow.load import load_workflow
+
+    path = tmp_path / "wf.yml"
+    path.write_text("name: ok\nsteps:\n  - name: one\n    task: t\n")
+    registry = Registry()
+    registry.add_task(lambda ctx: None, name="t")
+    workflow = load_workflow(path, registry)
+    assert workflow_record(workflow)["digest"].startswith("sha256:")
+    path.unlink()
+    os.mkfifo(path)
+    with deadline():
+        assert workflow_record(workflow)["digest"] == ""
