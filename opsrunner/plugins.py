@@ -79,6 +79,10 @@ class PluginManager:
             raise UsageError(f"plugin folder {str(path)!r} holds no plugin{helpers}: every *.py "
                              "file is loaded as a plugin except those starting with '_', "
                              "which are helpers the plugin files import")
+        for file in files:  # importing a FIFO would block for ever
+            if not file.is_file():
+                raise UsageError(f"plugin file {file} is not a regular file; the *.py files of "
+                                 "a plugin folder are Python source files")
         if str(path.resolve()) not in sys.path:
             sys.path.insert(0, str(path.resolve()))
         for file in plugins:

@@ -190,3 +190,13 @@ def test_the_journal_digest_of_a_workflow_replaced_by_a_fifo_is_empty(tmp_path: 
     os.mkfifo(path)
     with deadline():
         assert workflow_record(workflow)["digest"] == ""
+
+
+def test_a_fifo_in_a_plugin_folder_is_refused_without_blocking(cli: Cli, workflow: Path,
+                                                               tmp_path: Path) -> None:
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    os.mkfifo(folder / "evil.py")
+    assert refused(cli, "validate", str(workflow), "--plugin-dir", str(folder)) == (
+        f"error: plugin file {folder / 'evil.py'} is not a regular file; the *.py files of a "
+        "plugin folder are Python source files")
