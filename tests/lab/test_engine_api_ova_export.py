@@ -86,14 +86,17 @@ def test_the_ova_is_a_ustar_tar_with_the_ovf_first_then_the_disk_images(
         content.seek(5 * MIB)
         assert content.read(10) == b"later data"
     assert ovf.tag == f"{{{OVF}}}Envelope"
-    assert [f.get(f"{{{OVF}}}href") for f in ovf.iter("File")] == [disk.image_id]
-    [ovf_disk] = ovf.iter("Disk")
-    assert ovf_disk.get(f"{{{OVF}}}fileRef") == disk.image_id
+    ns = {"": OVF, "ovf": OVF, "rasd": RASD}
+    assert [f.get(f"{{{OVF}}}href") for f in ovf.iterfind("References/File", ns)] == [
+        disk.image_id]
+    [ovf_disk] = ovf.iterfind("DiskSection/Disk", ns)
+    assert (ovf_disk.get(f"{{{OVF}}}diskId"), ovf_disk.get(f"{{{OVF}}}fileRef")) == (
+        disk.id, disk.image_id)
     assert ovf_disk.get(f"{{{OVF}}}disk-alias") == disk.alias
-    assert ovf.findtext("Content/Name") == vm.name
-    types_of_items = [i.findtext(f"{{{RASD}}}ResourceType") for i in ovf.iter("Item")]
-    assert types_of_items == ["3", "4", "17", "10"]
-
+    assert ovf.findtext("VirtualSystem/Name", namespaces=ns) == vm.name
+    items = ovf.iterfind("VirtualSystem/VirtualHardwareSection/Item", ns)
+    assert [i.findtext("rasd:ResourceType", namespaces=ns) for i in items] == [
+        "3", "4", "17", "10"]
 
 def test_the_file_name_defaults_to_the_vm_name(api: ApiLab,
                                                system: sdk.services.SystemService) -> None:
