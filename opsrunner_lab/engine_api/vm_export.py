@@ -1,9 +1,11 @@
 """``POST /vms/{id}/export`` to an OVA on a host (``export_to_path_on_host``: ``<host>``,
-``<directory>``, ``<filename>``), with the engine's rules (ExportOvaCommand): a proxy host must be
-given, exist, be ``up`` and be in the VM's data center; the directory (one trailing ``/``
-dropped) must be a valid target: absolute and, on a host with a file tree (the lab's KVM
-hosts' sysroots), an existing writeable directory there. A running VM may be exported (the
-engine snapshots it first: ExportVmToOvaCommand). The file name defaults to ``<vm name>.ova``.
+``<directory>``, ``<filename>``), with the engine's rules (ExportOvaCommand): a proxy host must
+be given (else 400), exist (400), be ``up`` (409) and be in the VM's data center (409); the
+directory (one trailing ``/`` dropped) must be a valid target (400): absolute and, on a host
+with a file tree (the lab's KVM hosts' sysroots), an existing writeable directory there. The
+statuses are those of the messages' ErrorTypes (BAD_PARAMETERS, CONFLICT). A running VM may be
+exported (the engine snapshots it first: ExportVmToOvaCommand); it is locked while it is
+exported (a second export is refused, 409). The file name defaults to ``<vm name>.ova``.
 It runs asynchronously: a job, then the success event, by when the OVA (:mod:`.ova_files`) has
 its final name. An ``export`` to an export domain (no ``<host>`` nor ``<directory>``) is not
 implemented (405).
@@ -19,7 +21,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 
 from opsrunner_lab.engine_api.estate import ref_id
-from opsrunner_lab.engine_api.faults import ApiFault, conflict, not_found
+from opsrunner_lab.engine_api.faults import ApiFault, bad_request, conflict, not_found
 from opsrunner_lab.engine_api.handlers import ApiContext, Handlers, Target
 from opsrunner_lab.engine_api.model import Document
 from opsrunner_lab.engine_api.ova_files import PACKED_HOOK, host_root, target_folder, write_vm_ova
@@ -33,6 +35,11 @@ INVALID_HOST = f"{CANNOT} Invalid Host Id."
 HOST_NOT_UP = f"{CANNOT} Operation can be performed only when Host status is Up."
 OTHER_DATA_CENTER = (f"{CANNOT} Proxy host and virtual machine do not reside at the same data "
                      "center.")
+
+
+def being_exported(vm_name: str) -> str:
+    """The engine's refusal while the VM's export holds its lock (the whole command)."""
+    return f"{CANNOT} VM {vm_name} is being exported."
 
 
 def invalid_folder(directory: str, host: str) -> str:
@@ -52,11 +59,11 @@ def proxy_host(store: Store, vm: Document, body: ET.Element) -> Document:
     host_id = None if element is None else element.get("id") or child_text(element, "id")
     host_name = None if element is None else child_text(element, "name")
     if not host_id and not host_name:
-        raise conflict(NO_HOST)
+        raise bad_request(NO_HOST)
     if host_id:
         host = store.get("hosts", host_id)
         if host is None:
-            raise conflict(INVALID_HOST)
+            raise bad_request(INVALID_HOST)
     else:
         named = next((h for h in store.documents("hosts") if h["name"] == host_name), None)
         if named is None:
@@ -78,6 +85,8 @@ def export_vm(ctx: ApiContext, target: Target, body: ET.Element,
                             "export domain]", reason="Method Not Allowed")
     with store.transaction():
         vm = require(ctx, "vms", target.entity_id)
+        if int(vm.get("_exported_until", 0)) > store.now_ms():
+            raise conflict(being_exported(str(vm["name"])))
         host = proxy_host(store, vm, body)
         directory = child_text(body, "directory") or ""
         directory = directory[:-1] if directory.endswith("/") else directory
@@ -87,8 +96,9 @@ def export_vm(ctx: ApiContext, target: Target, body: ET.Element,
         folder = None if root is None else target_folder(root, posixpath.dirname(path))
         if not directory.startswith("/") or (root is not None and (
                 folder is None or not posixpath.basename(path))):
-            raise conflict(invalid_folder(directory or "null", str(host["name"])))
+            raise bad_request(invalid_folder(directory or "null", str(host["name"])))
         about = {"vm": str(vm["id"]), "host": str(host["id"])}
+        store.update("vms", str(vm["id"]), {"_exported_until": store.now_ms() + int(delay * 1000)})
         if folder is not None:
             ova = write_vm_ova(ctx, vm, folder, posixpath.basename(path))
             store.schedule_hook("vms", str(vm["id"]), delay, PACKED_HOOK, {"path": str(ova)})

@@ -110,10 +110,10 @@ def test_export_to_path_on_host_runs_as_a_job_with_the_engine_events_and_refusal
     with pytest.raises(sdk.Error) as relative:
         vm.export_to_path_on_host(host=types.Host(id=kvm1.id),  # type: ignore[attr-defined]
                                   directory="ova", filename="x.ova")
-    assert_fault(relative.value, 409, invalid_folder("ova", "kvm1"))
+    assert_fault(relative.value, 400, invalid_folder("ova", "kvm1"))
     with pytest.raises(sdk.Error) as no_host:
         vm.export_to_path_on_host(directory="/var/tmp")
-    assert_fault(no_host.value, 409, NO_HOST)
+    assert_fault(no_host.value, 400, NO_HOST)
     vm.export_to_path_on_host(host=types.Host(name="kvm1"), directory="/var/tmp")
     assert descriptions(system, 1223)[0] == (f"Starting to export Vm {vm_doc.name} as a Virtual "
                                              "Appliance")

@@ -18,7 +18,7 @@ from engine_api_lab import ApiLab, running_api
 
 from opsrunner_lab.engine_api.disks import disk_file
 from opsrunner_lab.engine_api.ova_ovf import OVF, RASD
-from opsrunner_lab.engine_api.vm_export import invalid_folder
+from opsrunner_lab.engine_api.vm_export import being_exported, invalid_folder
 
 PREFIX = "127.0.136."
 MIB = 1 << 20
@@ -49,7 +49,7 @@ def test_the_directory_must_exist_on_the_host(api: ApiLab,
     for directory in ("/exports", "/var/file", "/var/tmp/missing"):
         with pytest.raises(sdk.Error) as refused:
             _export(system, directory)
-        assert_fault(refused.value, 409, invalid_folder(directory, "kvm1"))
+        assert_fault(refused.value, 400, invalid_folder(directory, "kvm1"))
     assert descriptions(system, 1223) == []
     assert list((api.layout.sysroot("kvm1") / "var" / "tmp").iterdir()) == []
 
@@ -106,3 +106,16 @@ def test_the_file_name_defaults_to_the_vm_name(api: ApiLab,
     assert ova.exists()
     with tarfile.open(ova) as tar:
         assert tar.getnames()[0] == "vm.ovf"
+
+
+def test_a_vm_being_exported_refuses_a_second_export(api: ApiLab,
+                                                      system: sdk.services.SystemService) -> None:
+    vm = _export(system, "/var/tmp", "first.ova")
+    with pytest.raises(sdk.Error) as locked:
+        _export(system, "/var/tmp", "second.ova")
+    assert_fault(locked.value, 409, being_exported(str(vm.name)))
+    wait_for(lambda: descriptions(system, 1224), bool, "export event")
+    _export(system, "/var/tmp", "second.ova")
+    wait_for(lambda: len(descriptions(system, 1224)), lambda n: n == 2, "second export event")
+    folder = api.layout.sysroot("kvm1") / "var" / "tmp"
+    assert sorted(p.name for p in folder.iterdir()) == ["first.ova", "second.ova"]
