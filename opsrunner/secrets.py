@@ -48,15 +48,25 @@ class Redactor:
             if secret in self._secrets:
                 return
             self._secrets.add(secret)
-            ordered = sorted(self._secrets, key=lambda s: (-len(s), s))
-            # A lookahead finds the longest secret starting at every position, overlaps included.
-            alternatives = "|".join(re.escape(s) for s in ordered)
-            self._pattern = re.compile(f"(?=({alternatives}))", re.S)
+            self._pattern = None  # compiled again when next needed: n adds cost one compile
+
+    def _compiled(self) -> re.Pattern[str] | None:
+        """The pattern of every secret known, compiled once after the last ``add``."""
+        with self._lock:
+            if self._pattern is None and self._secrets:
+                ordered = sorted(self._secrets, key=lambda s: (-len(s), s))
+                # A lookahead finds the longest secret starting at every position, overlaps
+                # included.
+                alternatives = "|".join(re.escape(s) for s in ordered)
+                self._pattern = re.compile(f"(?=({alternatives}))", re.S)
+            return self._pattern
 
     def text(self, s: str) -> str:
         """``s`` with every secret occurrence replaced by the mask."""
-        pattern = self._pattern
-        if pattern is None or not s:
+        if not s:
+            return s
+        pattern = self._pattern or self._compiled()
+        if pattern is None:
             return s
         pieces: list[str] = []
         done = 0  # end of the text already copied or masked
