@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from opsrunner import yamlsrc
 from opsrunner.errors import InventoryError, Location, WorkflowError
 from opsrunner.yamlsrc import MAX_DEPTH, MAX_NODES, Place, Positions, load_yaml, parse_yaml
 from tests.unit.deadline import deadline
@@ -321,3 +322,44 @@ def test_the_billion_laughs_in_a_file_is_refused(tmp_path: Path) -> None:
         load_yaml(path)
     assert f"document too large (more than {MAX_NODES} values after aliases)" in str(info.value)
     assert str(info.value).startswith(f"{path}:")
+
+
+# --- the libyaml fast path reads as the pure-Python loader does ---
+
+needs_libyaml = pytest.mark.skipif(yamlsrc._CParser is None, reason="PyYAML without libyaml")
+REPO = Path(__file__).resolve().parents[2]
+SHIPPED_YAML = sorted(p for folder in ("workflows", "inventory", "profiles", "examples")
+                      for p in (REPO / folder).rglob("*.y*ml"))
+
+
+def pure_python(monkeypatch: pytest.MonkeyPatch, text: str) -> tuple[Any, Positions]:
+    with monkeypatch.context() as patch:
+        patch.setattr(yamlsrc, "_CParser", None)
+        return parse_yaml(text, "f.yml", empty_ok=True)
+
+
+@needs_libyaml
+@pytest.mark.parametrize("path", SHIPPED_YAML, ids=lambda p: str(p.relative_to(REPO)))
+def test_every_shipped_file_reads_the_same_with_libyaml(path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    text = path.read_text()
+    assert parse_yaml(text, "f.yml", empty_ok=True) == pure_python(monkeypatch, text)
+
+
+@needs_libyaml
+def test_a_large_inventory_reads_the_same_with_libyaml(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "".join(f"host{i}:\n  hostname: 10.0.{i // 250}.{i % 250}\n  port: {2200 + i}\n"
+                   f"  groups: [kvm_hosts, 'rack {i % 4}']\n  data: {{rack: {i % 40}, r: \"é\"}}\n"
+                   for i in range(2000))
+    assert yamlsrc._libyaml_agrees(text)
+    assert parse_yaml(text, "f.yml") == pure_python(monkeypatch, text)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("a:\tb\n", "f.yml:1:3: YAML syntax error: found character '\\t' that cannot start any token"),
+    ("k: {a: b?c}\n", "f.yml:1:9: YAML syntax error: expected ',' or '}', but got '?'"),
+    ("a: [1\n", "f.yml:2:1: YAML syntax error: expected ',' or ']', but got '<stream end>'"),
+])
+def test_what_the_pure_python_loader_refuses_stays_refused_in_its_words(text: str,
+                                                                        message: str) -> None:
+    assert error_of(text).startswith(message)
