@@ -309,6 +309,7 @@ class _Builder:
 
     def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[Any, Any]:
         seen: dict[Any, yaml.Mark] = {}
+        own: dict[int, Hashable] = {}  # id(key node) -> key, each constructed once
         for key_node, _ in node.value:
             if key_node.tag == _MERGE_TAG:
                 continue
@@ -318,9 +319,10 @@ class _Builder:
                 raise _Problem(f"duplicate key {key!r} (first at line {first.line + 1}, "
                                f"column {first.column + 1})", key_node.start_mark)
             seen[key] = key_node.start_mark
+            own[id(key_node)] = key
         result: dict[Any, Any] = {}
         for key_node, value_node in self._entries(node, 0):
-            key = self._key(key_node)
+            key = own[id(key_node)] if id(key_node) in own else self._key(key_node)
             self.keys[(*path, key)] = _mark_location(key_node.start_mark, self.source)
             result[key] = self.build(value_node, (*path, key))
         return result
