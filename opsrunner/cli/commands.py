@@ -87,6 +87,7 @@ def _prepare(req: RunRequest) -> Prepared:
     for host in hosts:
         registry.connection_factory(host.connection)
     _raise_undefined(workflow, hosts, extra)
+    workflow.notes.extend(_warn_changed_secrets(workflow, inventory, hosts, extra))
     return Prepared(plugins, registry, workflow, inventory, hosts, extra)
 
 
@@ -99,6 +100,20 @@ def _raise_undefined(workflow: Workflow, hosts: Sequence[Host], extra: dict[str,
         from opsrunner.workflow import WorkflowErrors
 
         raise WorkflowErrors(problems)
+
+
+def _warn_changed_secrets(workflow: Workflow, inventory: Inventory, hosts: Sequence[Host],
+                          extra: dict[str, object]) -> list[str]:
+    """Print (stderr) and return a warning for every secret a template changes before it
+    reaches a step parameter or a variable (masking by value would miss it)."""
+    from opsrunner.workflow.secretuse import secret_paths, secret_warnings
+
+    paths = {path for path in secret_paths((h.data for h in hosts), inventory.secrets)
+             if path[0] not in extra}
+    warnings = secret_warnings(workflow, paths)
+    for warning in warnings:
+        print(warning, file=sys.stderr)
+    return warnings
 
 
 def _register_reports(plugins: PluginManager, req: RunRequest) -> None:
@@ -391,6 +406,7 @@ def validate_workflow(path: Path, inventory_path: str | None, limit: str | None,
         inventory = load_inventory(inventory_path, registry)
         hosts = select_hosts(inventory, workflow, limit)
         _raise_undefined(workflow, hosts, extra)
+        _warn_changed_secrets(workflow, inventory, hosts, extra)
         detail = f", {len(hosts)} host(s): {', '.join(h.name for h in hosts)}"
     name = window or workflow.window
     if name is not None:
