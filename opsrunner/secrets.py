@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from opsrunner.errors import FileRefused, Location, UsageError
+from opsrunner.pathnames import path_problem
 from opsrunner.regularfile import SECRET_LIMIT, read_regular_file
 
 MASK = "********"
@@ -142,9 +143,16 @@ def secret_from_file(path: str, base_dir: Path, where: str, *, location: Locatio
     others (``mode & 0o004``); a FIFO or device is refused without blocking.
     A relative ``path`` is relative to ``base_dir``; ``~`` is expanded.
     """
-    file = Path(path).expanduser()
+    try:
+        file = Path(path).expanduser()
+    except RuntimeError:  # ~user of an unknown user
+        raise error(f"{where}: secret file {path!r}: its home folder is unknown",
+                    location) from None
     if not file.is_absolute():
         file = base_dir / file
+    problem = path_problem(file)
+    if problem is not None:
+        raise error(f"{where}: secret file {path[:60]!r} {problem}", location)
     try:
         contents = read_regular_file(file, what="secret file", limit=SECRET_LIMIT)
     except FileRefused as exc:

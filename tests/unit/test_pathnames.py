@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from opsrunner.errors import InventoryError
+from opsrunner.errors import InventoryError, UsageError
 from opsrunner.inventory import load_inventory
 from opsrunner.pathnames import is_file, path_problem
 from opsrunner.registry import Registry
+from opsrunner.secrets import read_secret
 
 
 @pytest.mark.parametrize(("path", "problem"), [
@@ -37,3 +38,14 @@ def test_an_inventory_path_that_cannot_name_a_file_is_a_usage_error() -> None:
         load_inventory("i" * 300, Registry())
     assert str(caught.value).startswith(f"inventory '{'i' * 57}...' has a name of 300 bytes "
                                         f"(names are limited to 255 bytes); expected a folder")
+
+
+@pytest.mark.parametrize(("path", "problem"), [
+    ("a\0b", "secret file 'a\\x00b' has a NUL character"),
+    ("~no_such_user_xyz/pw", "secret file '~no_such_user_xyz/pw': its home folder is unknown"),
+    ("p" * 300, "has a name of 300 bytes"),
+])
+def test_a_secret_file_that_cannot_be_named_is_a_usage_error(path: str, problem: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        read_secret({"secret_file": path}, Path("/"), "w")
+    assert str(caught.value).startswith("w: ") and problem in str(caught.value)
