@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from opsrunner.connection import Connection
+from opsrunner.errors import Location
 from opsrunner.host import Host
 from opsrunner.report import HostReport
 from opsrunner.templating import render_value
@@ -51,7 +52,8 @@ class HostState:
     """
 
     def __init__(self, host: Host, session: HostSession, *, workflow_vars: Mapping[str, Any],
-                 extra_vars: Mapping[str, Any], check: bool, run_id: str) -> None:
+                 extra_vars: Mapping[str, Any], check: bool, run_id: str,
+                 var_locations: Mapping[str, Location] | None = None) -> None:
         self.host = host
         self.session = session
         self.report = HostReport(host.name)
@@ -64,6 +66,7 @@ class HostState:
         self.locked_out = False
         """Another run holds the host's lock: nothing more runs here, always-steps neither."""
         self._workflow_vars = workflow_vars
+        self._var_locations = var_locations or {}
         self._extra_vars = extra_vars
         self._fixed = {"host": host.template_view(), "inventory_hostname": host.name,
                        "check_mode": check, "run_id": run_id}
@@ -80,7 +83,8 @@ class HostState:
             base: dict[str, Any] = {**self.host.data, **self._extra_vars, **self._fixed}
             for name, value in self._workflow_vars.items():
                 if name not in self._extra_vars:
-                    base[name] = render_value(value, base)
+                    base[name] = render_value(value, base,
+                                              location=self._var_locations.get(name))
             self._base = base
         return {**self._base, **self.registered, **self._fixed}
 

@@ -128,6 +128,7 @@ class Runner:
 
         session = HostSession(connect)
         return HostState(host, session, workflow_vars=self.workflow.vars,
+                         var_locations=self.workflow.var_locations(),
                          extra_vars=self.options.extra_vars, check=self.options.check,
                          run_id=self.run_id)
 

@@ -372,6 +372,7 @@ def verify_workflow(req: RunRequest) -> int:
         raise AssertionError("verify renders variables only; it never connects here")
 
     states = [HostState(h, HostSession(no_connection), workflow_vars=workflow.vars,
+                        var_locations=workflow.var_locations(),
                         extra_vars=run.extra, check=False, run_id=report.run_id) for h in hosts]
     results = run_checks(workflow.verify, hosts,
                          host_vars={hs.host.name: checks_context(hs, run.inventory.hosts)

@@ -65,3 +65,7 @@ class Workflow:
     path: Path = Path("<workflow>")
     positions: Positions = field(default_factory=lambda: Positions("<workflow>", {}, {}))
     notes: list[str] = field(default_factory=list)
+
+    def var_locations(self) -> dict[str, Location]:
+        """Where each of ``vars`` is written, by name (for errors rendering it per host)."""
+        return {name: self.positions.value(("vars", name)) for name in self.vars}

@@ -281,3 +281,21 @@ def test_a_state_folder_that_cannot_be_written_is_refused_before_the_first_step(
     code, out, err = cli("run", str(wf), "-i", str(inv), "--state-dir", state)
     assert code == 1 and problem.format(base=base) in err, err
     assert not (tmp_path / "ran").exists() and "Traceback" not in out + err
+
+
+def test_a_workflow_variable_that_fails_to_render_is_located_at_its_value(
+        cli: Cli, local_inventory: Callable[..., Path], write_workflow: Callable[[str], Path],
+        tmp_path: Path) -> None:
+    inv = local_inventory(("h1",))
+    wf = write_workflow("""
+        name: vars
+        vars:
+          fine: 1
+          short: "{{ 'abcdef' | truncate(1) }}"
+        steps:
+          - {name: s, task: command, with: {cmd: "echo {{ short }}"}}
+    """)
+    code, out, err, _ = run(cli, tmp_path, wf, inv, "--output", "json")
+    assert code == 2, err
+    msg = json.loads(out)["hosts"]["h1"]["steps"][0]["msg"]
+    assert msg.startswith(f"{wf}:5:10: ") and "expected length >= 3, got 1" in msg, msg
