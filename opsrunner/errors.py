@@ -168,6 +168,19 @@ class EngineCheckModeError(EngineError):
     """A task tried to change the engine in check mode (a bug of the task; nothing was sent)."""
 
 
+def shown_value(value: object) -> str:
+    """A value as messages show it: ``str 'abc'``, ``int 3``, ``null``; long texts end in
+    ``...`` and an integer too long for ``str()`` is shown by its size."""
+    if value is None:
+        return "null"
+    if isinstance(value, int) and abs(value) >= 10 ** 60:
+        return f"int of about {int(value.bit_length() * 0.30103) + 1} digits"
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{type(value).__name__} {text}"
+
+
 def suggest(name: str, known: Iterable[str]) -> str:
     """``"; did you mean 'x'?"`` naming the known name closest to ``name``, or ``""``.
 

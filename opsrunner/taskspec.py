@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from opsrunner.booleans import parse_bool
-from opsrunner.errors import PluginError
+from opsrunner.errors import PluginError, shown_value
 from opsrunner.result import Result
 
 TaskFunc = Callable[..., Result]
@@ -147,19 +147,19 @@ def _to_union(value: Any, annotation: Any) -> Any:
         if arg is not type(None):
             with contextlib.suppress(ValueError):
                 return coerce(value, arg)
-    raise ValueError(f"expected {type_name(annotation)}, got {_show(value)}")
+    raise ValueError(f"expected {type_name(annotation)}, got {shown_value(value)}")
 
 
 def _to_literal(value: Any, annotation: Any) -> Any:
     args = typing.get_args(annotation)
     if value in args:
         return value
-    raise ValueError(f"expected one of {', '.join(repr(a) for a in args)}, got {_show(value)}")
+    raise ValueError(f"expected one of {', '.join(repr(a) for a in args)}, got {shown_value(value)}")
 
 
 def _to_list(value: Any, annotation: Any) -> list[Any]:
     if isinstance(value, str | bytes) or not isinstance(value, list | tuple):
-        raise ValueError(f"expected a list, got {_show(value)}")
+        raise ValueError(f"expected a list, got {shown_value(value)}")
     args = typing.get_args(annotation)
     inner = args[0] if args else Any
     return [coerce(v, inner) for v in value]
@@ -167,7 +167,7 @@ def _to_list(value: Any, annotation: Any) -> list[Any]:
 
 def _to_dict(value: Any, annotation: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise ValueError(f"expected a mapping, got {_show(value)}")
+        raise ValueError(f"expected a mapping, got {shown_value(value)}")
     args = typing.get_args(annotation)
     inner = args[1] if len(args) == 2 else Any
     return {str(k): coerce(v, inner) for k, v in value.items()}
@@ -177,7 +177,7 @@ def _to_bool(value: Any, _annotation: Any) -> bool:
     flag = parse_bool(value)
     if flag is not None:
         return flag
-    raise ValueError(f"expected a boolean (true/false), got {_show(value)}")
+    raise ValueError(f"expected a boolean (true/false), got {shown_value(value)}")
 
 
 def _to_int(value: Any, _annotation: Any) -> int:
@@ -186,7 +186,7 @@ def _to_int(value: Any, _annotation: Any) -> int:
     if isinstance(value, str):
         with contextlib.suppress(ValueError):
             return int(value.strip(), 0)
-    raise ValueError(f"expected an integer, got {_show(value)}")
+    raise ValueError(f"expected an integer, got {shown_value(value)}")
 
 
 def _to_float(value: Any, _annotation: Any) -> float:
@@ -200,7 +200,7 @@ def _to_float(value: Any, _annotation: Any) -> float:
             number = float(value.strip())
     if number is not None and math.isfinite(number):
         return number
-    raise ValueError(f"expected a finite number, got {_show(value)}")
+    raise ValueError(f"expected a finite number, got {shown_value(value)}")
 
 
 def _to_str(value: Any, _annotation: Any) -> str:
@@ -208,25 +208,16 @@ def _to_str(value: Any, _annotation: Any) -> str:
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
-    raise ValueError(f"expected a string, got {_show(value)}")
+    raise ValueError(f"expected a string, got {shown_value(value)}")
 
 
 def _to_instance(value: Any, annotation: type) -> Any:
     if isinstance(value, annotation):
         return value
-    raise ValueError(f"expected {type_name(annotation)}, got {_show(value)}")
+    raise ValueError(f"expected {type_name(annotation)}, got {shown_value(value)}")
 
 
 _Converter = Callable[[Any, Any], Any]
 _BY_ORIGIN: dict[Any, _Converter] = {typing.Union: _to_union, types.UnionType: _to_union,
                                      typing.Literal: _to_literal, list: _to_list, dict: _to_dict}
 _BY_TYPE: dict[Any, _Converter] = {bool: _to_bool, int: _to_int, float: _to_float, str: _to_str}
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, int) and abs(value) >= 10 ** 60:
-        return f"int of about {int(value.bit_length() * 0.30103) + 1} digits"  # str() may refuse
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{type(value).__name__} {text}"

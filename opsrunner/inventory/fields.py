@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
-from opsrunner.errors import InventoryError, Location, suggest
+from opsrunner.errors import InventoryError, Location, shown_value, suggest
 from opsrunner.pathnames import path_problem
 from opsrunner.secrets import is_secret_ref, read_secret
 from opsrunner.yamlsrc import Place, load_yaml
@@ -173,9 +173,4 @@ def _kind(value: Any) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    if isinstance(value, int) and abs(value) >= 10 ** 60:
-        return f"int of about {int(value.bit_length() * 0.30103) + 1} digits"  # str() may refuse
-    shown = repr(value)
-    if len(shown) > 60:
-        shown = shown[:57] + "..."
-    return f"{type(value).__name__} {shown}"
+    return shown_value(value)

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from opsrunner.durations import FORMS, parse_duration
-from opsrunner.errors import Location, Problem, UsageError, suggest
+from opsrunner.errors import Location, Problem, UsageError, shown_value, suggest
 from opsrunner.secrets import is_secret_ref, read_secret
 from opsrunner.yamlsrc import KeyPath, Positions, load_yaml
 
@@ -182,7 +182,7 @@ class _Reader:
         if not isinstance(value, dict):
             self.report(self.positions.value(path),
                         f"{what} must be a mapping with keys: {', '.join(allowed)}; "
-                        f"got {_describe(value)}")
+                        f"got {shown_value(value)}")
             return None
         known: dict[str, Any] = {}
         for key, item in value.items():
@@ -198,7 +198,7 @@ class _Reader:
 
     def wrong(self, path: KeyPath, allowed: str, value: Any, hint: str = "") -> None:
         self.report(self.positions.value(path), f"{path[-1]!r} must be {allowed}, got "
-                                                f"{_describe(value)}{'; ' + hint if hint else ''}")
+                                                f"{shown_value(value)}{'; ' + hint if hint else ''}")
 
     def email(self, value: Any) -> EmailSettings | None:
         base: KeyPath = ("email",)
@@ -293,7 +293,7 @@ class _Reader:
             path: KeyPath = ("email", "to") if isinstance(value, str) else ("email", "to", index)
             self.report(self.positions.value(path),
                         f"'to' must hold e-mail addresses (name@example.com), "
-                        f"got {_describe(item)}")
+                        f"got {shown_value(item)}")
         return tuple(found)
 
     def password(self, data: Mapping[str, Any], user: str | None) -> str | None:
@@ -361,12 +361,3 @@ class _Reader:
             return seconds
         self.wrong(path, f"a duration above zero: {FORMS}", value)
         return DEFAULT_TIMEOUT
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "null"
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{type(value).__name__} {text}"

@@ -73,6 +73,7 @@ from opsrunner.errors import (
     UsageError,
     WorkflowError,
     WorkflowErrors,
+    shown_value,
     suggest,
 )
 from opsrunner.regularfile import YAML_LIMIT, read_regular_file
@@ -170,7 +171,7 @@ def load_windows(path: Path) -> WindowSet:
                              "windows (keys: " + ", ".join(WINDOW_KEYS) + ")")
     elif not isinstance(listing, dict):
         reader.report(positions.value(("windows",)), "'windows' must be a mapping of window "
-                                                      f"names to windows, got {_describe(listing)}")
+                                                      f"names to windows, got {shown_value(listing)}")
     else:
         for name, value in listing.items():
             window = _window(reader, name, value, shared)
@@ -225,7 +226,7 @@ class _Reader:
         """``value`` as a mapping of ``allowed`` keys; unknown keys reported at the key."""
         if not isinstance(value, dict):
             self.report(self.at(path), f"{what} must be a mapping with keys: "
-                                       f"{', '.join(allowed)}; got {_describe(value)}")
+                                       f"{', '.join(allowed)}; got {shown_value(value)}")
             return None
         known: dict[str, Any] = {}
         for key, item in value.items():
@@ -248,7 +249,7 @@ class _Reader:
     def name(self, key: Hashable, path: KeyPath, kind: str) -> str | None:
         if isinstance(key, str) and _NAME.fullmatch(key):
             return key
-        self.report(self.positions.key(path), f"{kind} name {_describe(key)} is not allowed: "
+        self.report(self.positions.key(path), f"{kind} name {shown_value(key)} is not allowed: "
                                               "letters, digits, '-' and '_', starting with a "
                                               "letter or digit")
         return None
@@ -264,7 +265,7 @@ class _Reader:
             if _SEXAGESIMAL.fullmatch(spelled):  # daily: 2:30 unquoted reads as the int 150
                 return spelled
         self.report(self.at((*path, key)), f"{what}: {key!r} must be a non-empty string, "
-                                           f"got {_describe(value)}")
+                                           f"got {shown_value(value)}")
         return None
 
     def duration(self, data: Mapping[str, Any], path: KeyPath, key: str, what: str,
@@ -275,7 +276,7 @@ class _Reader:
             return default
         allowed = "a duration such as 4h, 90m, 1h30m or 15m" + (" (> 0)" if positive else "")
         if isinstance(value, bool) or not isinstance(value, str | int | float):
-            self.report(where, f"{what}: {key!r} must be {allowed}, got {_describe(value)}")
+            self.report(where, f"{what}: {key!r} must be {allowed}, got {shown_value(value)}")
             return default
         spelled = self.raw((*path, key))
         if not isinstance(value, str) and _SEXAGESIMAL.fullmatch(spelled):
@@ -303,7 +304,7 @@ class _Reader:
                 self.report(self.at(path), f"{what}: {value!r} is not a date ({exc})")
                 return None
         self.report(self.at(path), f"{what} must be a date (YYYY-MM-DD, such as 2026-12-25), "
-                                   f"got {_describe(value)}")
+                                   f"got {shown_value(value)}")
         return None
 
 
@@ -313,7 +314,7 @@ def _shared_blackouts(reader: _Reader, value: Any) -> dict[str, tuple[Blackout, 
     if not isinstance(value, dict):
         reader.report(reader.at(("blackouts",)),
                       f"'blackouts' must be a mapping of list names to lists of blackouts, got "
-                      f"{_describe(value)}")
+                      f"{shown_value(value)}")
         return {}
     shared: dict[str, tuple[Blackout, ...]] = {}
     for key, entries in value.items():
@@ -324,7 +325,7 @@ def _shared_blackouts(reader: _Reader, value: Any) -> dict[str, tuple[Blackout, 
         if not isinstance(entries, list) or not entries:
             reader.report(reader.at(path), f"blackout list {name}: must be a non-empty list of "
                                            "blackouts ({date: D} or {from: D, to: D}, with a "
-                                           f"reason), got {_describe(entries)}")
+                                           f"reason), got {shown_value(entries)}")
             continue
         found = [_blackout(reader, item, (*path, index), f"blackout list {name}", name)
                  for index, item in enumerate(entries)]
@@ -407,7 +408,7 @@ def _timezone(reader: _Reader, data: Mapping[str, Any], path: KeyPath, what: str
     value = data["timezone"]
     where = reader.at((*path, "timezone"))
     if not isinstance(value, str) or not value.strip():
-        reader.report(where, f"{what}: 'timezone' must be {_ZONE_FORM}, got {_describe(value)}")
+        reader.report(where, f"{what}: 'timezone' must be {_ZONE_FORM}, got {shown_value(value)}")
         return None
     name = value.strip()
     try:
@@ -500,7 +501,7 @@ def _window_blackouts(reader: _Reader, value: Any, path: KeyPath, what: str,
     if not isinstance(value, list):
         reader.report(reader.at(path), f"{what}: 'blackouts' must be a list of shared list "
                                        "names and blackouts ({date: D} or {from: D, to: D}), "
-                                       f"got {_describe(value)}")
+                                       f"got {shown_value(value)}")
         return ()
     found: list[Blackout] = []
     used: set[str] = set()
@@ -522,13 +523,3 @@ def _window_blackouts(reader: _Reader, value: Any, path: KeyPath, what: str,
         if blackout is not None:
             found.append(blackout)
     return tuple(found)
-
-
-def _describe(value: Any) -> str:
-    """``str 'abc'``, ``int 3``, ``null``: a value as shown in messages."""
-    if value is None:
-        return "null"
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{type(value).__name__} {text}"

@@ -14,7 +14,14 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from opsrunner.errors import Location, Problem, TemplateError, WorkflowErrors, suggest
+from opsrunner.errors import (
+    Location,
+    Problem,
+    TemplateError,
+    WorkflowErrors,
+    shown_value,
+    suggest,
+)
 from opsrunner.hoststate import RUNTIME_NAMES
 from opsrunner.taskspec import TaskSpec
 from opsrunner.templating import is_template, undeclared_names
@@ -214,13 +221,6 @@ def looks_secret(name: str) -> bool:
 
 def describe(value: Any, *, secret: bool = False) -> str:
     """``str 'abc'``, ``int 3``, ``null``: a value as shown in messages."""
-    if value is None:
-        return "null"
-    if secret:
+    if secret and value is not None:
         return f"{type(value).__name__} (value hidden)"
-    if isinstance(value, int) and abs(value) >= 10 ** 60:
-        return f"int of about {int(value.bit_length() * 0.30103) + 1} digits"  # str() may refuse
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{type(value).__name__} {text}"
+    return shown_value(value)

@@ -73,7 +73,7 @@ def test_coerce_each_kind(value, annotation, expected):
 
 @pytest.mark.parametrize("value, annotation, message", [
     ("x", int | None, "expected int | None, got str 'x'"),
-    (None, int, "expected an integer, got NoneType None"),
+    (None, int, "expected an integer, got null"),
     (True, float, "expected a finite number, got bool True"),
     ("1,5", float, "expected a finite number"), ("inf", float, "got str 'inf'"),
     (float("nan"), float, "expected a finite number"),
