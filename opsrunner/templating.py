@@ -366,6 +366,18 @@ def environment() -> ImmutableSandboxedEnvironment:
     return env
 
 
+@lru_cache(maxsize=4096)
+def _compiled_text(source: str) -> jinja2.Template:
+    """``source`` compiled once per run (templates keep no state: the budget is per call)."""
+    return environment().from_string(source)
+
+
+@lru_cache(maxsize=4096)
+def _compiled_expression(expression: str) -> Callable[..., Any]:
+    """``expression`` compiled once per run, as :func:`_compiled_text`."""
+    return environment().compile_expression(expression, undefined_to_none=False)
+
+
 def is_template(value: object) -> bool:
     """True when ``value`` is a string holding Jinja2 markup."""
     return isinstance(value, str) and any(m in value for m in _MARKERS)
@@ -378,7 +390,7 @@ def render_text(source: str, context: Mapping[str, Any], *,
     try:
         parts: list[str] = []
         size = 0
-        for chunk in environment().from_string(source).generate(dict(context)):
+        for chunk in _compiled_text(source).generate(dict(context)):
             size += len(chunk)
             if size > MAX_LENGTH:
                 raise _LimitError(f"the rendered text would be more than {MAX_LENGTH:,} "
@@ -413,9 +425,7 @@ def evaluate(expression: str, context: Mapping[str, Any], *,
     """Evaluate a bare Jinja2 expression (as in ``when:``) to its native value."""
     token = _BUDGET.set(_Budget())
     try:
-        compiled = environment().compile_expression(expression.strip(),
-                                                    undefined_to_none=False)
-        result = compiled(**dict(context))
+        result = _compiled_expression(expression.strip())(**dict(context))
         if isinstance(result, jinja2.Undefined):
             str(result)  # StrictUndefined raises here
         return result

@@ -169,3 +169,18 @@ def test_validate_of_a_literal_too_long_for_str_is_a_located_error(cli, write_wo
     assert code == 1
     assert f"{workflow}:3:" in err and "template error: ValueError: Exceeds the limit" in err
     assert "Traceback" not in out + err
+
+
+def test_a_template_is_compiled_once_and_rendered_afresh_each_time() -> None:
+    from opsrunner import templating
+
+    templating._compiled_text.cache_clear()
+    templating._compiled_expression.cache_clear()
+    for n in range(3):
+        assert templating.render_text("n={{ n }}", {"n": n}) == f"n={n}"
+        assert templating.evaluate("n * 2", {"n": n}) == n * 2
+    assert templating._compiled_text.cache_info().misses == 1
+    assert templating._compiled_expression.cache_info().misses == 1
+    with pytest.raises(TemplateError, match="range"):  # the budget is per rendering, not cached
+        templating.render_text("{% for i in range(10**6) %}{% endfor %}", {})
+    assert templating.render_text("{% for i in range(3) %}{{ i }}{% endfor %}", {}) == "012"
