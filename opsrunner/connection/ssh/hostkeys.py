@@ -25,6 +25,7 @@ import fnmatch
 import hmac
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,13 +147,46 @@ class KnownHostsPolicy(paramiko.MissingHostKeyPolicy):
         self.known_hosts.verify(hostname, key)
 
 
+_PARSED: dict[tuple[str, int, int, int, int, int], tuple[KnownHostEntry, ...]] = {}
+_PARSED_LOCK = threading.Lock()
+_PARSED_KEEP = 8
+_SETTLE = 2.0
+
+
 def read_known_hosts(path: Path) -> list[KnownHostEntry]:
     """The entries of ``path`` (none when it does not exist).
 
     Lines with a key type paramiko does not know are skipped, as OpenSSH skips them;
     a malformed line raises :class:`HostKeyError` naming ``file:line``, and so does anything
     but a regular file (a FIFO is refused without blocking) or one over 32 MiB.
+    A file is parsed once while its device, inode, size, modification and change times stay
+    the same (a run connecting to a hundred hosts reads it once, and sees any change made to
+    it). A file changed in the last :data:`_SETTLE` seconds is parsed every time: file times tick
+    by a few milliseconds, so two writes of the same size could share one.
     """
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise HostKeyError(f"cannot read known_hosts file {path}: {exc.strerror}") from None
+    identity = (str(path), info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns,
+                info.st_ctime_ns)
+    with _PARSED_LOCK:
+        cached = _PARSED.get(identity)
+    if cached is not None:
+        return list(cached)
+    entries = _parse_known_hosts(path)
+    if time.time() - max(info.st_mtime, info.st_ctime) < _SETTLE:
+        return entries
+    with _PARSED_LOCK:
+        if len(_PARSED) >= _PARSED_KEEP:
+            _PARSED.clear()
+        _PARSED[identity] = tuple(entries)
+    return entries
+
+
+def _parse_known_hosts(path: Path) -> list[KnownHostEntry]:
     try:
         raw = read_regular_file(path, what="known_hosts file", limit=KNOWN_HOSTS_LIMIT).data
     except FileNotFoundError:

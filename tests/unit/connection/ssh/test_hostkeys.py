@@ -241,3 +241,30 @@ def test_a_known_hosts_over_its_limit_is_refused(tmp_path: Path) -> None:
         read_known_hosts(big)
     assert str(caught.value) == (f"known_hosts file {big} is 33 MiB; known_hosts files are "
                                  "limited to 32 MiB")
+
+
+def test_a_known_hosts_file_is_parsed_once_and_again_after_it_changes(
+        tmp_path: Path, keys: dict[str, Key], monkeypatch: pytest.MonkeyPatch) -> None:
+    from opsrunner.connection.ssh import hostkeys
+
+    path = tmp_path / "known_hosts"
+    parsed: list[Path] = []
+    real = hostkeys._parse_known_hosts
+
+    def counting(p: Path) -> list[hostkeys.KnownHostEntry]:
+        parsed.append(p)
+        return real(p)
+
+    monkeypatch.setattr(hostkeys, "_parse_known_hosts", counting)
+    path.write_text(keys["a"].line())
+    for _ in range(3):  # just written: parsed every time until it settles
+        KnownHosts(path, accept_new=False)
+    assert len(parsed) == 3
+    monkeypatch.setattr(hostkeys, "_SETTLE", 0.0)  # as if written long ago
+    for _ in range(50):  # a run connecting to fifty hosts
+        assert KnownHosts(path, accept_new=False).known_keys(NAME) == [keys["a"].pkey]
+    assert len(parsed) == 4
+    path.write_text(keys["rsa"].line())  # a changed key is seen at once
+    with pytest.raises(HostKeyError, match="has changed"):
+        KnownHosts(path, accept_new=False).verify(NAME, keys["a"].pkey)
+    assert len(parsed) == 5
