@@ -21,7 +21,8 @@ _MODE = re.compile(r"^(?:0o)?([0-7]{4})$")
 # Prints "absent", or: type, octal mode, owner, uid, group, gid, then the sha256 of a
 # regular file or the target of a link. `stat` without -L describes a link itself.
 _FACTS = (
-    'p={path}; if [ ! -e "$p" ] && [ ! -L "$p" ]; then echo absent; exit 0; fi; '
+    'p={path}; if [ ! -e "$p" ] && [ ! -L "$p" ]; then echo absent; '
+    'if [ -d "$(dirname -- "$p")" ]; then echo folder; fi; exit 0; fi; '
     "stat --printf '%F\\n%a\\n%U\\n%u\\n%G\\n%g\\n' -- \"$p\" || exit 1; "
     'if [ -L "$p" ]; then readlink -- "$p"; '
     "elif [ -f \"$p\" ]; then sha256sum < \"$p\" | cut -d' ' -f1; fi"
@@ -105,12 +106,21 @@ def chown_tree(task: Task, path: str, owner: str | None, group: str | None) -> N
 
 def file_facts(task: Task, path: str) -> FileFacts | None:
     """Facts about ``path`` on the host, or ``None`` when nothing is there."""
+    return probe(task, path)[0]
+
+
+def probe(task: Task, path: str) -> tuple[FileFacts | None, bool]:
+    """:func:`file_facts` of ``path`` and whether its folder exists, in one command."""
     res = task.run(_FACTS.format(path=shlex.quote(path)), check_rc=True)
     lines = res.stdout.split("\n")
     if lines[0] == "absent":
-        return None
+        return None, len(lines) > 1 and lines[1] == "folder"
+    return _facts(path, lines, res.stdout), True
+
+
+def _facts(path: str, lines: list[str], stdout: str) -> FileFacts:
     if len(lines) < 6:
-        task.fail(f"cannot read the facts of {path}: unexpected stat output {res.stdout!r}")
+        raise TaskFailed(f"cannot read the facts of {path}: unexpected stat output {stdout!r}")
     kind = _KINDS.get(lines[0], "other")
     extra = "\n".join(lines[6:]).rstrip("\n") or None
     uid, gid = int(lines[3]), int(lines[5])

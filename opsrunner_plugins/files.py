@@ -67,10 +67,10 @@ def ensure_content(task: Task, dest: str, data: bytes, *, mode: str | int | None
     _remote.require_absolute("dest", dest)
     attrs = _remote.Attrs(_remote.parse_mode(mode), owner, group)
     path = task.path(dest)
-    facts = _remote.file_facts(task, path)
+    facts, folder_exists = _remote.probe(task, path)
     if facts is not None and facts.kind != "file":
         task.fail(f"dest {dest} is a {facts.kind}, not a regular file; give the file's full path")
-    if facts is None and not _remote.exists(task, _parent(path), directory=True):
+    if facts is None and not folder_exists:
         task.fail(f"cannot create {dest}: directory {_parent(dest)} does not exist")
     new_content = facts is None or facts.sha256 != hashlib.sha256(data).hexdigest()
     changes = ["create file"] if facts is None else ["replace content"] if new_content else []
@@ -85,6 +85,8 @@ def ensure_content(task: Task, dest: str, data: bytes, *, mode: str | int | None
             task.put(data, path, mode=attrs.mode)
         except OSError as exc:
             task.fail(f"cannot write {dest}: {exc}")
+        if facts is None and attrs.owner is None and attrs.group is None:
+            return result  # a new file: put gave it the mode (given, else 0644); nothing else
         facts = _remote.file_facts(task, path)
     attrs.apply(task, path, facts)
     return result

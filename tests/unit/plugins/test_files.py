@@ -39,6 +39,24 @@ def test_copy_creates_then_reports_unchanged(make_task: MakeTask, etc: Path) -> 
     assert "backup" not in second.data
 
 
+def test_copy_of_a_new_file_asks_the_host_once_then_writes(make_task: MakeTask,
+                                                         etc: Path) -> None:
+    task = make_task()
+    commands: list[str] = []
+    real = task.run
+
+    def counting(command: str, **kwargs: object) -> object:
+        commands.append(command)
+        return real(command, **kwargs)  # type: ignore[arg-type]
+
+    task.run = counting  # type: ignore[method-assign,assignment]
+    assert copy(task, dest="/etc/new.conf", content="x=1\n", mode="0600").changed
+    assert len(commands) == 1 and mode_of(etc / "new.conf") == 0o600
+    with pytest.raises(TaskFailed, match="directory /etc/nowhere does not exist"):
+        copy(task, dest="/etc/nowhere/new.conf", content="x=1\n")
+    assert len(commands) == 2
+
+
 @root_only
 def test_copy_backs_up_and_keeps_mode_and_owner(make_task: MakeTask, etc: Path) -> None:
     target = etc / "app.conf"
