@@ -15,13 +15,22 @@ from collections.abc import Mapping
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
-# $1 is the user's command. `read` takes exactly one line from stdin (POSIX: byte by byte on
-# a pipe), so the rest of stdin stays for the command. printf and eval are shell built-ins.
+# $1 is the user's command; it is taken out of the positional parameters before it runs, so
+# the command sees none, as under `sh -c COMMAND`.
+RUN_FIRST_ARGUMENT = '__opsrunner_cmd=$1; shift; eval "$__opsrunner_cmd"'
+# `read` takes exactly one line from stdin (POSIX: byte by byte on a pipe), so the rest of
+# stdin stays for the command. printf and eval are shell built-ins.
 _ENV_WRAPPER = (
     'IFS= read -r __opsrunner_env || exit 97; '
     'eval "$(printf %s "$__opsrunner_env" | base64 -d)" || exit 97; '
-    'unset __opsrunner_env; eval "$1"'
+    'unset __opsrunner_env; ' + RUN_FIRST_ARGUMENT
 )
+
+
+def script_body(*, env: bool) -> str:
+    """The shell script that runs its first argument, reading the env preamble first when
+    ``env`` (the caller sends :func:`env_preamble` on stdin)."""
+    return _ENV_WRAPPER if env else RUN_FIRST_ARGUMENT
 
 
 def check_env_names(env: Mapping[str, str]) -> None:

@@ -43,7 +43,10 @@ class RawResult:
 def remote_line(command: str, tag: str, *, env: Mapping[str, str] | None, sudo: bool,
                 with_password: bool) -> str:
     """The line sent to the login shell (see the module docstring for the protocol)."""
-    if sudo and with_password:
+    if not sudo:  # one shell: it reports its pid, then runs the command itself
+        script = f"echo {tag} pid $$ >&2; {remote_shell.script_body(env=bool(env))}"
+        return f"exec sh -c {shlex.quote(script)} opsrunner {shlex.quote(command)}"
+    if with_password:
         ready = f"printf '%s\\n' '{tag} ready' >&2; exec {remote_shell.wrap(command, env=env)}"
         line = f"sudo -S -p {shlex.quote(tag + ' password:')} -- sh -c {shlex.quote(ready)}"
     else:

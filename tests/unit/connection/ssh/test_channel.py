@@ -11,6 +11,8 @@ import subprocess
 import threading
 from pathlib import Path
 
+import pytest
+
 from opsrunner.connection import remote_shell
 from opsrunner.connection.ssh.channel import ChannelCommand, remote_line
 
@@ -167,6 +169,19 @@ def test_remote_line_runs_the_command_and_reports_its_pid_first() -> None:
     pid_line, rest = done.stderr.split(b"\n", 1)
     assert pid_line.startswith(f"{TAG} pid ".encode()) and int(pid_line.split()[-1]) > 1
     assert (done.stdout, rest) == (b"out\n", b"err\n")
+
+
+@pytest.mark.parametrize("env", [None, {"A": "x y"}])
+def test_the_command_runs_in_the_reporting_shell_itself_without_arguments(
+        env: dict[str, str] | None) -> None:
+    line = remote_line('echo "[$#][${1-}][$A]"; echo "$$" >&2', TAG, env=env, sudo=False,
+                       with_password=False)
+    stdin = remote_shell.env_preamble(env) if env else b""
+    done = subprocess.run(["sh", "-c", f"A=; {line}"], input=stdin, capture_output=True,
+                          check=False)
+    pid_line, own_pid = done.stderr.decode().split("\n")[:2]
+    assert done.stdout.decode() == f"[0][][{'x y' if env else ''}]\n"
+    assert pid_line == f"{TAG} pid {own_pid}"  # no second shell between them
 
 
 FAKE_SUDO = """#!/bin/sh
