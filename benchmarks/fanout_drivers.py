@@ -14,7 +14,8 @@ payload to the host's file; ``sha256sum`` of that file.
   ``KexAlgorithms=curve25519-sha256``, ``StrictHostKeyChecking=yes`` against the known_hosts
   file, no ControlMaster, no ssh_config (``-F /dev/null``).
 * ``paramiko``: one thread and one connection per host, host keys from the known_hosts file
-  with ``RejectPolicy``, every command its own exec channel, the payload by SFTP ``put``.
+  with ``RejectPolicy`` (each client loads the whole file, as ``load_host_keys`` is usually
+  called), every command its own exec channel, the payload by SFTP ``put``.
 * ``nornir``: Nornir 3 threaded runner (``num_workers=N``) with nornir_paramiko:
   ``paramiko_command`` for the commands, ``paramiko_sftp(action="put")`` (its defaults: a
   remote ``sha1sum`` compare, then SCP) for the payload. nornir_paramiko accepts any host key
