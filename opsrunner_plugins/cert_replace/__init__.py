@@ -9,11 +9,14 @@ import hashlib
 import os
 import posixpath
 import shlex
+from typing import TYPE_CHECKING
 
 from opsrunner import Registry, Result, Task, hookimpl
 from opsrunner_plugins import _remote
-from opsrunner_plugins.cert_replace.certs import CertInputs, label, read_inputs, validate
 from opsrunner_plugins.cert_replace.files import PkiGuard, copy_file, keep_backup, with_settings, write_file
+
+if TYPE_CHECKING:  # cryptography is imported when a workflow runs the task, not at load
+    from opsrunner_plugins.cert_replace.certs import CertInputs
 
 ANCHORS = "/etc/pki/ca-trust/source/anchors"
 PKI = "/etc/pki/ovirt-engine"
@@ -52,6 +55,8 @@ def cert_replace(task: Task, *, ca_chain: str, cert: str, key: str, min_days: in
     fqdn = engine_fqdn or str(task.vars.get("engine_fqdn") or "")
     if not fqdn:
         task.fail("engine_fqdn is not set: give the engine's FQDN (parameter or host variable)")
+    from opsrunner_plugins.cert_replace.certs import label, read_inputs, validate
+
     inputs = read_inputs(ca_chain, cert, key)
     for warning in validate(inputs, fqdn, min_days):
         task.log(warning)
