@@ -101,6 +101,9 @@ def test_events_sorted_and_filtered(system: sdk.services.SystemService) -> None:
     ("name=kvm1 and", "invalid post or and phrase"),
     ("colour=red and name=kvm1", "hosts : $colour$=red and name=kvm1"),
     ("name=kvm1 sortby name sideways page 1", "hosts : name=kvm1 sortby name $sideways$ page 1"),
+    ("name", "invalid condition relation"),
+    ("name=", "invalid condition value"),
+    ("kvm* sortby colour desc", "hosts : kvm* sortby $colour$ desc"),
 ])
 def test_a_malformed_query_is_the_engines_400(system: sdk.services.SystemService, query: str,
                                               detail: str) -> None:

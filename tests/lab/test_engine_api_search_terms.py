@@ -48,18 +48,3 @@ def test_relative_dates_on_events_and_vms(system: sdk.services.SystemService) ->
     assert events.list(search="time<yesterday") == []
     assert events.list(search="time=yesterday") == []
     assert len(vms.list(search="creationdate=today")) == len(vms.list())
-
-
-@pytest.mark.parametrize(("query", "detail"), [
-    ("name", "invalid condition relation"),
-    ("name=", "invalid condition value"),
-    ("colour=red and name=kvm1", "hosts : $colour$=red and name=kvm1"),
-    ("kvm* sortby colour desc", "hosts : kvm* sortby $colour$ desc"),
-])
-def test_a_malformed_search_is_the_engines_400(system: sdk.services.SystemService, query: str,
-                                               detail: str) -> None:
-    with pytest.raises(sdk.Error) as invalid:
-        system.hosts_service().list(search=query)
-    assert invalid.value.code == 400
-    assert (invalid.value.fault.reason, invalid.value.fault.detail) == ("Operation Failed",
-                                                                       detail)
