@@ -101,6 +101,7 @@ class Runner:
                                 parent=resume.parent if resume else "")
         self.observer = RunEvents(hook, self.report, self.redactor)
         self.observer.on_error = self._listener_failed
+        self._var_locations = workflow.var_locations()
         self.states = [self._state(h) for h in hosts]
         for hs in self.states:
             self.report.hosts[hs.host.name] = hs.report
@@ -128,7 +129,7 @@ class Runner:
 
         session = HostSession(connect)
         return HostState(host, session, workflow_vars=self.workflow.vars,
-                         var_locations=self.workflow.var_locations(),
+                         var_locations=self._var_locations,
                          extra_vars=self.options.extra_vars, check=self.options.check,
                          run_id=self.run_id)
 

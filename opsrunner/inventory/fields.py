@@ -140,11 +140,9 @@ def path(value: Any, base_dir: Path, where: str, location: Location) -> str:
 def secret(ref: Any, base_dir: Path, where: str, location: Location, secrets: set[str]) -> str:
     """The secret a ``{secret_env: NAME}`` / ``{secret_file: PATH}`` reference points to.
 
-    The value is added to ``secrets``. A ``secret_file`` that cannot name a file is refused
-    as :func:`path` refuses it.
+    The value is added to ``secrets``; a ``secret_file`` that cannot name a file is refused
+    by :func:`opsrunner.secrets.read_secret`.
     """
-    if isinstance(ref, dict) and isinstance(ref.get("secret_file"), str) and ref["secret_file"]:
-        path(ref["secret_file"], base_dir, where, location)
     value = read_secret(ref, base_dir, where, location=location, error=InventoryError)
     secrets.add(value)
     return value
